@@ -1,0 +1,1 @@
+"""The ``tunesmith`` command line: thin commands over the library."""

@@ -1,0 +1,196 @@
+"""``tunesmith``: each command loads the config, calls one library function, and prints.
+
+User mistakes (a bad config, a missing file, a malformed data line) end with a clear message
+and a non-zero exit code, never a traceback: 2 for a config error, 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from tunesmith import __version__
+from tunesmith.config import ConfigError, RunConfig, load_config
+
+app = typer.Typer(
+    name="tunesmith",
+    help="Fine-tune LLMs that answer from context, abstain when it is not enough, and prove it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Build and inspect Q&A datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="Path to tunesmith.yaml.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a key: --set train.learning_rate=1e-4 (repeatable)."),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run stages even if up to date.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+T = TypeVar("T")
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from tunesmith.data.sources.text import SourceError
+    from tunesmith.models.loading import ModelLoadError
+    from tunesmith.registry import UnknownNameError
+    from tunesmith.utils.io import DataFileError
+
+    return (SourceError, ModelLoadError, DataFileError, UnknownNameError, FileNotFoundError)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run a command body; turn user errors into a message and an exit code."""
+    try:
+        return action()
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    except _user_errors() as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted; re-run the same command to resume")
+        raise typer.Exit(130) from None
+
+
+def _load(config: Path, overrides: list[str] | None) -> RunConfig:
+    return _guarded(lambda: load_config(config, overrides or []))
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"tunesmith {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """tunesmith: documents and a base model in; a tuned model and the evidence out."""
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for tunesmith.yaml.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter tunesmith.yaml."""
+    from tunesmith.utils.io import write_text_atomic
+
+    target = directory / "tunesmith.yaml"
+    if target.exists() and not force:
+        err_console.print(f"error: {target} exists; pass --force to overwrite")
+        raise typer.Exit(1)
+    text = resources.files("tunesmith.config").joinpath("starter.yaml").read_text("utf-8")
+    write_text_atomic(target, text)
+    console.print(f"wrote {target}; next: put documents in {directory / 'docs'} and run "
+                  f"`tunesmith run {target}`")
+
+
+@app.command()
+def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Check a config; a misspelt key gets the nearest valid one (exit code 2 if invalid)."""
+    cfg = _load(config, set_)
+    if as_json:
+        print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+    else:
+        console.print(f"[green]✓[/green] {config} is valid (run '{cfg.name}', "
+                      f"model {cfg.model.name}, method {cfg.method.name})")
+
+
+def _run_until(config: Path, set_: list[str] | None, until: str, force: bool,
+               as_json: bool) -> dict[str, Any]:
+    from tunesmith.pipeline import run_pipeline
+
+    cfg = _load(config, set_)
+    outcome = _guarded(lambda: run_pipeline(cfg, until=until, force=force, console=console))
+    result: dict[str, Any] = {"run_dir": str(cfg.run_dir), "stages": outcome}
+    metrics_path = cfg.run_dir / "eval" / "metrics.json"
+    if until == "eval" and metrics_path.exists():
+        result["metrics"] = json.loads(metrics_path.read_text())
+    if as_json:
+        print(json.dumps(result, indent=2))
+    return result
+
+
+@app.command()
+def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
+        as_json: JsonOpt = False) -> None:
+    """Run every stage in order (data, model, train, eval, report), skipping what is up to date."""
+    result = _run_until(config, set_, "eval", force, as_json)
+    if not as_json and "metrics" in result:
+        _print_metrics(result["metrics"])
+
+
+@app.command()
+def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
+          as_json: JsonOpt = False) -> None:
+    """Fine-tune (building the data and the base model first if they are not up to date)."""
+    _run_until(config, set_, "train", force, as_json)
+
+
+@app.command("eval")
+def evaluate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
+             as_json: JsonOpt = False) -> None:
+    """Score the base and the tuned model on the test split (SQuAD 2.0 EM/F1)."""
+    result = _run_until(config, set_, "eval", force, as_json)
+    if not as_json and "metrics" in result:
+        _print_metrics(result["metrics"])
+
+
+@app.command()
+def report(config: ConfigArg, set_: SetOpt = None) -> None:
+    """Write runs/<name>/report.html from what the run folder holds."""
+    from tunesmith.report import write_report
+
+    cfg = _load(config, set_)
+    console.print(f"report: {_guarded(lambda: write_report(cfg.run_dir))}")
+
+
+@data_app.command("build")
+def data_build(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
+               as_json: JsonOpt = False) -> None:
+    """Ingest documents, generate questions and unanswerable pairs, split by document."""
+    _run_until(config, set_, "data", force, as_json)
+
+
+def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    from rich.table import Table
+
+    keys = ["exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "total"]
+    table = Table(title="SQuAD 2.0 scores on the test split")
+    table.add_column("metric")
+    for label in metrics:
+        table.add_column(label, justify="right")
+    for key in keys:
+        table.add_row(key, *(f"{metrics[m].get(key, float('nan')):.2f}" for m in metrics))
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

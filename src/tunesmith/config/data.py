@@ -1,0 +1,64 @@
+"""``data:`` where the documents are and how Q&A records are made from them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tunesmith.config.base import Section
+
+
+class SourceConfig(Section):
+    """A file or folder of documents. Relative paths are relative to the config file."""
+
+    path: str
+    kinds: list[Literal["md", "txt"]] = Field(
+        default_factory=lambda: ["md", "txt"], description="File types to ingest from a folder."
+    )
+
+
+class ChunkConfig(Section):
+    """Documents are cut into contexts at paragraph boundaries."""
+
+    max_chars: int = Field(700, ge=50, description="Longest context, in characters.")
+    min_chars: int = Field(80, ge=0, description="Shorter paragraphs are merged with the next.")
+
+
+class GenerateConfig(Section):
+    """Question generation."""
+
+    generator: Literal["rules"] = Field("rules", description="'rules': offline, rule-based.")
+    per_context: int = Field(4, ge=1, description="Answerable questions per context, at most.")
+
+
+class MixConfig(Section):
+    """The share of each kind of record in the built dataset."""
+
+    # seed: "15-20% unanswerable questions with [No sufficient context] labels"; 20% in the
+    # dataset recipe's construction mix.
+    unanswerable: float = Field(
+        0.2, ge=0, lt=1, description="Fraction of records whose context cannot answer."
+    )
+
+
+class SplitConfig(Section):
+    """A deterministic split by document: no document lands in two splits."""
+
+    val: float = Field(0.1, ge=0, lt=1)
+    test: float = Field(0.1, ge=0, lt=1)
+    by: Literal["document"] = "document"
+
+    @model_validator(mode="after")
+    def _leave_room_for_train(self) -> SplitConfig:
+        if self.val + self.test >= 1:
+            raise ValueError(f"val + test must be < 1, got {self.val} + {self.test}")
+        return self
+
+
+class DataConfig(Section):
+    sources: list[SourceConfig] = Field(default_factory=list, min_length=1)
+    chunk: ChunkConfig = Field(default_factory=ChunkConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    mix: MixConfig = Field(default_factory=MixConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)

@@ -1,0 +1,60 @@
+"""``model:`` which base model to fine-tune: a Hub name, a local path, or the built-in ``tiny``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tunesmith.config.base import Section
+
+
+class TinyModelConfig(Section):
+    """The built-in offline model: a small LLaMA with a BPE tokenizer trained on the corpus."""
+
+    hidden_size: int = Field(256, ge=16, description="Width of the model.")
+    layers: int = Field(4, ge=1, description="Number of decoder layers.")
+    heads: int = Field(4, ge=1, description="Attention heads (hidden_size must divide by it).")
+    intermediate_size: int | None = Field(
+        None, ge=16, description="FFN width; default 8/3 x hidden_size rounded to 64 (LLaMA)."
+    )
+    vocab_size: int = Field(4000, ge=300, description="BPE vocabulary trained on the corpus.")
+    max_position_embeddings: int = Field(1024, ge=64)
+    pretrain_minutes: float = Field(
+        1.0, ge=0, description="Wall-clock budget of causal-LM pre-training on the corpus text."
+    )
+    pretrain_max_steps: int | None = Field(
+        None, ge=1, description="Stop pre-training after this many steps (whichever comes first)."
+    )
+    pretrain_seq_len: int = Field(256, ge=16)
+    pretrain_batch_size: int = Field(16, ge=1)
+    pretrain_learning_rate: float = Field(3e-3, gt=0)
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> TinyModelConfig:
+        if self.hidden_size % self.heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by heads ({self.heads})"
+            )
+        return self
+
+
+class ModelConfig(Section):
+    """A Hugging Face causal LM by Hub name or local path, or ``tiny`` (built offline)."""
+
+    name: str = Field("tiny", description="'tiny', a Hub name (org/model) or a local path.")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights dtype when loading; 'auto' follows the training precision."
+    )
+    trust_remote_code: bool = False
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
+    cache_dir: str | None = Field(
+        None,
+        description="Where built-in models are cached by content hash "
+        "(default: $TUNESMITH_CACHE or ~/.cache/tunesmith).",
+    )
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.name == "tiny"

@@ -1,0 +1,31 @@
+"""``train:`` supervised fine-tuning settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tunesmith.config.base import Section
+
+
+class TrainConfig(Section):
+    epochs: float = Field(3, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many steps.")
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(8, ge=1, description="Per-device batch size.")
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    max_length: int = Field(512, ge=16, description="Longest training sequence, in tokens.")
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    # seed: "Clip norms: global_norm=1.0"
+    max_grad_norm: float = Field(1.0, gt=0)
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
+        "auto", description="'auto': bf16 on a GPU that supports it, else fp16 on GPU, fp32 on CPU."
+    )
+    gradient_checkpointing: bool | Literal["auto"] = Field(
+        "auto", description="'auto': on for a GPU, off on CPU, where it only costs time."
+    )
+    save_total_limit: int = Field(2, ge=1, description="Checkpoints kept.")
+    logging_steps: int = Field(10, ge=1)

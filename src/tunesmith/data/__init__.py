@@ -1,0 +1,1 @@
+"""Documents in, Q&A records out: ingest, chunk, generate, split."""

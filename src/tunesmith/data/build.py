@@ -1,0 +1,107 @@
+"""The minimal data workflow: ingest -> chunk -> generate -> split by document -> mismatch
+negatives -> JSONL. Read top to bottom; the dataset-factory issue adds stages between these."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import RunConfig
+from tunesmith.data.chunk import Context, chunk_documents
+from tunesmith.data.generate import GENERATORS
+from tunesmith.data.schema import QARecord, write_records
+from tunesmith.data.sources import Document, read_documents
+from tunesmith.data.split import SPLITS, split_documents
+from tunesmith.data.unanswerable import Rejection, count_for_fraction, make_unanswerable
+from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuiltDataset:
+    splits: dict[str, list[QARecord]]
+    documents: list[Document]
+    doc_splits: dict[str, list[str]]
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def texts(self, split: str = "train") -> list[str]:
+        """The document texts of one split (what the built-in model pre-trains on)."""
+        ids = set(self.doc_splits[split])
+        return [d.text for d in self.documents if d.id in ids]
+
+
+def load_documents(config: RunConfig) -> list[Document]:
+    documents: list[Document] = []
+    seen: set[str] = set()
+    for source in config.data.sources:
+        for doc in read_documents(config.resolve(source.path), source.kinds):
+            if doc.id in seen:  # same relative path from two sources: keep ids unique
+                doc = Document(f"{source.path}/{doc.id}", doc.text, doc.path, doc.title, doc.sha256)
+            seen.add(doc.id)
+            documents.append(doc)
+    return documents
+
+
+def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDataset:
+    step = on_step or (lambda _: None)
+    data = config.data
+    step("reading documents")
+    documents = load_documents(config)
+    contexts = chunk_documents(documents, data.chunk.max_chars, data.chunk.min_chars)
+    doc_splits = split_documents([d.id for d in documents], data.split.val, data.split.test,
+                                 config.seed)
+    split_of = {doc_id: name for name, ids in doc_splits.items() for doc_id in ids}
+
+    step(f"generating questions for {len(contexts)} contexts")
+    generator = GENERATORS.get(data.generate.generator)()
+    by_split: dict[str, list[QARecord]] = {name: [] for name in SPLITS}
+    contexts_by_split: dict[str, list[Context]] = {name: [] for name in SPLITS}
+    for ctx in contexts:
+        contexts_by_split[split_of[ctx.doc_id]].append(ctx)
+        by_split[split_of[ctx.doc_id]].extend(generator.generate(ctx, data.generate.per_context))
+
+    step("pairing questions with mismatched contexts")
+    rejected: list[Rejection] = []
+    for offset, name in enumerate(SPLITS):
+        answerable = by_split[name]
+        count = count_for_fraction(len(answerable), data.mix.unanswerable)
+        negatives, dropped = make_unanswerable(
+            answerable, contexts_by_split[name], count, config.seed + offset
+        )
+        rejected.extend(dropped)
+        by_split[name] = sorted(answerable + negatives, key=lambda r: r.id)
+    return BuiltDataset(by_split, documents, doc_splits, rejected)
+
+
+def dataset_stats(built: BuiltDataset) -> dict[str, Any]:
+    return {
+        "counts": {name: len(records) for name, records in built.splits.items()},
+        "kinds": {
+            name: dict(Counter(r.kind for r in records)) for name, records in built.splits.items()
+        },
+        "documents": {name: len(ids) for name, ids in built.doc_splits.items()},
+        "rules": dict(Counter(
+            str(r.provenance.get("rule", r.provenance.get("generator")))
+            for records in built.splits.values() for r in records
+        )),
+        "rejected": len(built.rejected),
+    }
+
+
+def write_dataset(built: BuiltDataset, out_dir: Path) -> dict[str, Any]:
+    """Write the splits, the rejected records and the stats; every file atomically."""
+    for name, records in built.splits.items():
+        write_records(out_dir / f"{name}.jsonl", records)
+    write_jsonl_atomic(
+        out_dir / "rejected.jsonl",
+        ({"stage": r.stage, "reason": r.reason, "record": r.record.model_dump(mode="json")}
+         for r in built.rejected),
+    )
+    write_json_atomic(out_dir / "splits.json", built.doc_splits)
+    stats = dataset_stats(built)
+    write_json_atomic(out_dir / "stats.json", stats)
+    return stats

@@ -1,0 +1,169 @@
+"""``tunesmith run``: data -> model -> train -> eval -> report, skipping what is up to date.
+
+Each stage declares what it depends on (config sections and input files) and what it writes;
+its manifest records both. Re-running after an interruption redoes only the stages whose
+manifest is missing or stale; training resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tunesmith.config import RunConfig
+from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
+from tunesmith.utils.hashing import sha256_json, sha256_tree
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    sections: tuple[str, ...]  # config sections whose values the stage depends on
+    outputs: tuple[str, ...]  # files/folders under runs/<name>/<stage>/ that it writes
+    inputs: Callable[[RunConfig, Path], dict[str, str]]
+    run: Callable[[RunConfig, Path, Console], dict[str, Any]]
+
+
+def _data_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    return {f"source:{s.path}": sha256_tree(config.resolve(s.path)) for s in config.data.sources
+            if config.resolve(s.path).exists()}
+
+
+def _run_data(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.data.build import build_dataset, write_dataset
+
+    built = build_dataset(config, on_step=lambda msg: console.print(f"  data: {msg}"))
+    stats = write_dataset(built, run_dir / "data")
+    console.print(f"  data: {stats['counts']} records, {stats['documents']} documents")
+    return {"stats": stats}
+
+
+def _model_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    if not config.model.is_tiny:
+        return {}
+    return {"data/splits.json": sha256_tree(run_dir / "data" / "splits.json"),
+            **_data_inputs(config, run_dir)}
+
+
+def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.data.build import load_documents
+    from tunesmith.models.loading import resolve_base_model
+    from tunesmith.utils.io import read_json
+
+    texts: list[str] = []
+    if config.model.is_tiny:
+        # the built-in base pre-trains on the training documents only: the test documents
+        # stay unseen, as they would be for a real base model
+        train_docs = set(read_json(run_dir / "data" / "splits.json")["train"])
+        texts = [d.text for d in load_documents(config) if d.id in train_docs]
+    base = resolve_base_model(config.model, texts, config.seed)
+    console.print(f"  model: base model at {base}")
+    local = Path(base).exists()
+    return {"base_model": base, "requires_paths": [base] if local else []}
+
+
+def _base_model(run_dir: Path) -> str:
+    manifest = Manifest.read(run_dir / "model")
+    if manifest is None or "base_model" not in manifest.details:
+        raise RuntimeError(f"{run_dir / 'model'}: the model stage has not run")
+    return str(manifest.details["base_model"])
+
+
+def _train_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    data = run_dir / "data"
+    return {"data/train.jsonl": sha256_tree(data / "train.jsonl"),
+            "data/val.jsonl": sha256_tree(data / "val.jsonl"),
+            "base_model": _base_model(run_dir)}
+
+
+def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.train.sft import train_sft
+
+    result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console)
+    for reason in result.hardware.reasons:
+        console.print(f"  train: {reason}")
+    return {"metrics": result.metrics, "resumed_from": result.resumed_from,
+            "precision": result.hardware.precision,
+            "gradient_checkpointing": result.hardware.gradient_checkpointing}
+
+
+def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    adapter = run_dir / "train" / "adapter"
+    return {f"data/{config.eval.split}.jsonl":
+                sha256_tree(run_dir / "data" / f"{config.eval.split}.jsonl"),
+            "train/adapter": sha256_tree(adapter) if adapter.exists() else "",
+            "base_model": _base_model(run_dir)}
+
+
+def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.evaluate.harness import evaluate_run
+
+    metrics = evaluate_run(config, _base_model(run_dir), run_dir / "train" / "adapter",
+                           run_dir / "data", run_dir / "eval", console)
+    for label, values in metrics.items():
+        console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}")
+    return {"metrics": metrics}
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("data", ("data", "seed"),
+          ("train.jsonl", "val.jsonl", "test.jsonl", "rejected.jsonl", "stats.json",
+           "splits.json"), _data_inputs, _run_data),
+    Stage("model", ("model", "seed"), (), _model_inputs, _run_model),
+    Stage("train", ("model", "method", "train", "guard", "seed"), ("adapter", "metrics.jsonl"),
+          _train_inputs, _run_train),
+    Stage("eval", ("model", "eval", "guard"), ("metrics.json", "predictions.jsonl"),
+          _eval_inputs, _run_eval),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def config_hash(config: RunConfig, sections: tuple[str, ...]) -> str:
+    return sha256_json(config.model_dump(mode="json", include=set(sections)))
+
+
+def run_pipeline(
+    config: RunConfig,
+    until: str = "eval",
+    force: bool = False,
+    console: Console | None = None,
+    report: bool = True,
+) -> dict[str, str]:
+    """Run every stage up to ``until``; returns {stage: 'ran' | 'skipped'}."""
+    if until not in STAGE_NAMES:
+        raise ValueError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
+    console = console or Console()
+    run_dir = config.run_dir
+    outcome: dict[str, str] = {}
+    for stage in STAGES:
+        stage_dir = run_dir / stage.name
+        expected_hash = config_hash(config, stage.sections)
+        inputs = stage.inputs(config, run_dir)
+        previous = Manifest.read(stage_dir)
+        if not force and previous and previous.matches(expected_hash, inputs, stage_dir):
+            console.print(f"[green]✓[/green] {stage.name}: up to date, skipped")
+            outcome[stage.name] = "skipped"
+        else:
+            console.rule(f"[bold]{stage.name}")
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            with Timer() as timer:
+                details = stage.run(config, run_dir, console)
+            Manifest(
+                stage=stage.name, config_hash=expected_hash, inputs=inputs,
+                outputs=hash_outputs(stage_dir, list(stage.outputs)), details=details,
+                started=timer.started, seconds=timer.seconds,
+            ).write(stage_dir)
+            console.print(f"[green]✓[/green] {stage.name}: done in {timer.seconds:.1f} s")
+            outcome[stage.name] = "ran"
+        if stage.name == until:
+            break
+    if report:
+        from tunesmith.report import write_report
+
+        path = write_report(run_dir)
+        console.print(f"report: {path}")
+    return outcome

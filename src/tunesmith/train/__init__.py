@@ -1,0 +1,1 @@
+"""Training workflows: each one module, readable top to bottom."""

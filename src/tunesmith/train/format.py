@@ -1,0 +1,27 @@
+"""QA records -> conversational prompt/completion examples (TRL's dataset format)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from tunesmith.config import GuardConfig
+from tunesmith.data.schema import QARecord
+from tunesmith.models.chat import build_messages
+
+
+def target_text(record: QARecord, guard: GuardConfig) -> str:
+    """What the model should say: the answer span, or the abstention text."""
+    return record.answer if record.answer is not None else guard.abstain_text
+
+
+def to_prompt_completion(record: QARecord, guard: GuardConfig) -> dict[str, Any]:
+    """Loss falls on the completion only (TRL's ``completion_only_loss``)."""
+    return {
+        "prompt": build_messages(record.context, record.question, guard.system_message()),
+        "completion": [{"role": "assistant", "content": target_text(record, guard)}],
+    }
+
+
+def to_examples(records: Iterable[QARecord], guard: GuardConfig) -> list[dict[str, Any]]:
+    return [to_prompt_completion(r, guard) for r in records]

@@ -1,0 +1,60 @@
+"""Choose precision and gradient checkpointing from the hardware, and say why.
+
+Measured on a 2-core AVX2 CPU without native bf16 (DEVELOPERS.md): LoRA SFT of a 15M-parameter
+LLaMA ran at 29 tokens/s with TRL's defaults (bf16 + gradient checkpointing) against 459 tokens/s
+in fp32 without checkpointing. Checkpointing trades compute for memory, which only pays on a
+GPU whose memory is the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from tunesmith.config import TrainConfig
+
+Precision = Literal["fp32", "fp16", "bf16"]
+
+
+@dataclass(frozen=True)
+class HardwareChoice:
+    device: str
+    precision: Precision
+    gradient_checkpointing: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[
+            self.precision
+        ]
+
+
+def choose_hardware(train: TrainConfig) -> HardwareChoice:
+    cuda = torch.cuda.is_available()
+    reasons: list[str] = []
+    if train.precision != "auto":
+        precision: Precision = train.precision
+        reasons.append(f"precision {precision}: set in the config")
+    elif cuda and torch.cuda.is_bf16_supported():
+        precision = "bf16"
+        reasons.append("precision bf16: the GPU supports it (seed: bf16 where supported)")
+    elif cuda:
+        precision = "fp16"
+        reasons.append("precision fp16: the GPU lacks bf16")
+    else:
+        precision = "fp32"
+        reasons.append("precision fp32: on CPU, bf16/fp16 autocast is slower than fp32")
+    if train.gradient_checkpointing != "auto":
+        checkpointing = bool(train.gradient_checkpointing)
+        reasons.append(f"gradient checkpointing {'on' if checkpointing else 'off'}: set")
+    else:
+        checkpointing = cuda
+        reasons.append(
+            "gradient checkpointing on: saves GPU memory"
+            if cuda
+            else "gradient checkpointing off: on CPU it costs time and saves nothing needed"
+        )
+    return HardwareChoice("cuda" if cuda else "cpu", precision, checkpointing, tuple(reasons))
