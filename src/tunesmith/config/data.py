@@ -12,7 +12,7 @@ from tunesmith.config.base import Section
 class SourceConfig(Section):
     """A file or folder of documents. Relative paths are relative to the config file."""
 
-    path: str
+    path: str = Field(..., description="A file or folder of documents.")
     kinds: list[Literal["md", "txt"]] = Field(
         default_factory=lambda: ["md", "txt"], description="File types to ingest from a folder."
     )
@@ -45,9 +45,9 @@ class MixConfig(Section):
 class SplitConfig(Section):
     """A deterministic split by document: no document lands in two splits."""
 
-    val: float = Field(0.1, ge=0, lt=1)
-    test: float = Field(0.1, ge=0, lt=1)
-    by: Literal["document"] = "document"
+    val: float = Field(0.1, ge=0, lt=1, description="Share of documents for validation.")
+    test: float = Field(0.1, ge=0, lt=1, description="Share of documents for the test split.")
+    by: Literal["document"] = Field("document", description="The split unit.")
 
     @model_validator(mode="after")
     def _leave_room_for_train(self) -> SplitConfig:
@@ -57,6 +57,8 @@ class SplitConfig(Section):
 
 
 class DataConfig(Section):
+    """Where the documents are and how Q&A records are made from them."""
+
     sources: list[SourceConfig] = Field(default_factory=list, min_length=1)
     chunk: ChunkConfig = Field(default_factory=ChunkConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)

@@ -10,10 +10,12 @@ from tunesmith.config.base import Section
 
 
 class EvalConfig(Section):
+    """How the base and the tuned model are scored (SQuAD 2.0 EM/F1)."""
+
     split: Literal["test", "val"] = Field("test", description="The split to score.")
     compare: list[Literal["base", "tuned"]] = Field(
-        default_factory=lambda: ["base", "tuned"], min_length=1
+        default_factory=lambda: ["base", "tuned"], min_length=1, description="Models to score."
     )
-    max_new_tokens: int = Field(32, ge=1)
-    batch_size: int = Field(16, ge=1)
+    max_new_tokens: int = Field(32, ge=1, description="Longest generated answer, in tokens.")
+    batch_size: int = Field(16, ge=1, description="Prompts generated at once.")
     max_examples: int | None = Field(None, ge=1, description="Score only the first N records.")

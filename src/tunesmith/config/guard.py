@@ -11,6 +11,8 @@ DEFAULT_ABSTAIN_TEXT = "[No sufficient context]"
 
 
 class GuardConfig(Section):
+    """How the model abstains when the context is not enough."""
+
     abstain_text: str = Field(
         DEFAULT_ABSTAIN_TEXT, min_length=1, description="What the model says instead of guessing."
     )

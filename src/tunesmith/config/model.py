@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
 from tunesmith.config.base import Section
@@ -19,16 +17,16 @@ class TinyModelConfig(Section):
         None, ge=16, description="FFN width; default 8/3 x hidden_size rounded to 64 (LLaMA)."
     )
     vocab_size: int = Field(4000, ge=300, description="BPE vocabulary trained on the corpus.")
-    max_position_embeddings: int = Field(1024, ge=64)
+    max_position_embeddings: int = Field(1024, ge=64, description="Longest sequence.")
     pretrain_minutes: float = Field(
         1.0, ge=0, description="Wall-clock budget of causal-LM pre-training on the corpus text."
     )
     pretrain_max_steps: int | None = Field(
         None, ge=1, description="Stop pre-training after this many steps (whichever comes first)."
     )
-    pretrain_seq_len: int = Field(256, ge=16)
-    pretrain_batch_size: int = Field(16, ge=1)
-    pretrain_learning_rate: float = Field(3e-3, gt=0)
+    pretrain_seq_len: int = Field(256, ge=16, description="Pre-training block length.")
+    pretrain_batch_size: int = Field(16, ge=1, description="Blocks per step.")
+    pretrain_learning_rate: float = Field(3e-3, gt=0, description="Peak AdamW rate.")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> TinyModelConfig:
@@ -44,10 +42,7 @@ class ModelConfig(Section):
 
     name: str = Field("tiny", description="'tiny', a Hub name (org/model) or a local path.")
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="Weights dtype when loading; 'auto' follows the training precision."
-    )
-    trust_remote_code: bool = False
+    trust_remote_code: bool = Field(False, description="Allow a Hub model's own code.")
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
     cache_dir: str | None = Field(
         None,

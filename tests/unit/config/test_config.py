@@ -95,3 +95,11 @@ def test_starter_config_is_valid() -> None:
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config(Path("/nonexistent/tunesmith.yaml"))
+
+
+def test_docs_config_reference_is_current() -> None:
+    from tunesmith.config.reference import render_reference
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "config.md"
+    assert docs.read_text(encoding="utf-8") == render_reference(), (
+        "docs/config.md is stale: python -m tunesmith.config.reference > docs/config.md")

@@ -185,8 +185,9 @@ def test_threshold_is_strict() -> None:
     assert at["HasAns_exact"] == 100.0 and at["NoAns_exact"] == 0.0  # equal: not abstained
     above = squad_v2_scores([has, no], preds, {"has": 0.75, "no": 0.75}, na_prob_thresh=0.5)
     assert above["HasAns_exact"] == 0.0 and above["NoAns_exact"] == 100.0
-    scores = apply_no_ans_threshold({"has": 1, "no": 0}, {"has": 0.5, "no": 0.6},
-                                    {"has": True, "no": False}, 0.5)
+    scores = apply_no_ans_threshold(
+        {"has": 1, "no": 0}, {"has": 0.5, "no": 0.6}, {"has": True, "no": False}, 0.5
+    )
     assert scores == {"has": 1, "no": 1.0}
 
 

@@ -15,9 +15,10 @@ identical) and its quirks are kept, so the numbers match the official output exa
   first reached (0.0 if never improved);
 - ``HasAns_*`` / ``NoAns_*`` keys appear only when that subset is non-empty.
 
-Differences from the script, all on inputs where it prints a warning and then crashes with a
-``KeyError`` or ``ZeroDivisionError``: a missing prediction, a missing no-answer probability,
-a duplicated question id or an empty gold set raise a clear ``ValueError`` instead.
+Differences from the script: a missing prediction or no-answer probability and an empty gold
+set (where it prints "Missing prediction" and/or crashes with ``KeyError`` or
+``ZeroDivisionError``), and a duplicated question id (which it silently overwrites), raise a
+clear ``ValueError`` instead.
 """
 
 from __future__ import annotations
@@ -30,21 +31,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-
-__all__ = [
-    "SquadExample",
-    "apply_no_ans_threshold",
-    "compute_exact",
-    "compute_f1",
-    "find_all_best_thresh",
-    "find_best_thresh",
-    "get_raw_scores",
-    "get_tokens",
-    "load_squad_v2_gold",
-    "make_eval_dict",
-    "normalize_answer",
-    "squad_v2_scores",
-]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
@@ -163,10 +149,9 @@ def find_best_thresh(
         if qid not in scores:
             continue
         if qid_to_has_ans[qid]:
-            diff = scores[qid]
-        else:
-            diff = -1 if preds[qid] else 0
-        cur_score += diff
+            cur_score += scores[qid]
+        elif preds[qid]:
+            cur_score -= 1
         if cur_score > best_score:
             best_score = cur_score
             best_thresh = na_probs[qid]
@@ -207,9 +192,9 @@ def squad_v2_scores(
 
     ``examples`` is a sequence of :class:`SquadExample` or a mapping qid -> gold answers, in
     dataset order. Predictions for unknown qids are ignored. With ``na_probs`` the output also
-    holds the best-threshold sweep. Raises ``ValueError`` where the official script would crash:
-    no examples, a duplicated qid, a missing prediction or a missing no-answer probability
-    (the script prints "Missing prediction for ..." and then fails with a ``KeyError``).
+    holds the best-threshold sweep. Raises ``ValueError`` on no examples, a duplicated qid, a
+    missing prediction or a missing no-answer probability (the official script prints "Missing
+    prediction for ..." and then fails with a ``KeyError``).
     """
     if isinstance(examples, Mapping):
         examples = [SquadExample(qid, list(golds)) for qid, golds in examples.items()]

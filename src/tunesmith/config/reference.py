@@ -1,0 +1,73 @@
+"""Render the config reference (docs/config.md) from the schema itself, so it cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from tunesmith.config.load import _unwrap_model
+from tunesmith.config.run import RunConfig
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def _default(field: Any) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "**required**"
+    value = field.default_factory() if field.default_factory is not None else field.default
+    if isinstance(value, BaseModel):
+        return "(section)"
+    return f"`{value!r}`"
+
+
+def _rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows: list[str] = []
+    nested: list[tuple[str, type[BaseModel]]] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        sub = _unwrap_model(field.annotation)
+        if sub is not None:
+            nested.append((key, sub))
+            continue
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{key}` | `{_type_name(field.annotation)}` | {_default(field)} "
+                    f"| {description} |")
+    for key, sub in nested:
+        is_list = "list[" in str(model.model_fields[key.rsplit('.', 1)[-1]].annotation)
+        rows.extend(_rows(sub, f"{key}[]." if is_list else f"{key}."))
+    return rows
+
+
+def render_reference() -> str:
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from the schema (`tunesmith.config`) by "
+        "`python -m tunesmith.config.reference > docs/config.md`; a test keeps it current.",
+        "Unknown keys are errors. Relative data paths resolve against the config file;",
+        "`output_dir` against the working directory. Override any key with "
+        "`--set key.path=value`.",
+        "",
+    ]
+    top = [f"| `{n}` | `{_type_name(f.annotation)}` | {_default(f)} | {f.description or ''} |"
+           for n, f in RunConfig.model_fields.items() if _unwrap_model(f.annotation) is None]
+    lines += ["## Top level", "", "| key | type | default | meaning |",
+              "| --- | --- | --- | --- |", *top, ""]
+    for name, field in RunConfig.model_fields.items():
+        sub = _unwrap_model(field.annotation)
+        if sub is None:
+            continue
+        doc = (sub.__doc__ or "").strip().splitlines()[0] if sub.__doc__ else ""
+        lines += [f"## `{name}:`", "", doc, "", "| key | type | default | meaning |",
+                  "| --- | --- | --- | --- |", *_rows(sub, f"{name}."), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")
