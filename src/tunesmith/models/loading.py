@@ -8,10 +8,12 @@ not a stack trace from deep inside ``huggingface_hub``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import huggingface_hub.constants
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
@@ -28,21 +30,32 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
 
+def _offline() -> bool:
+    """Hugging Face offline mode, read now (``huggingface_hub`` reads it once, at import)."""
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    return flag in {"1", "true", "yes", "on"} or bool(huggingface_hub.constants.HF_HUB_OFFLINE)
+
+
 def _source(name_or_path: str) -> tuple[str, bool]:
-    """The string to hand to ``from_pretrained`` and whether it is a local folder."""
+    """The string to hand to ``from_pretrained`` and whether to stay off the network.
+
+    A local folder never asks the Hub. A Hub name is looked up in the local cache only in
+    offline mode; without it, a machine with no network would spend minutes in retries.
+    """
     local = Path(name_or_path).expanduser()
     if local.exists():
         return str(local), True
     if _looks_like_path(name_or_path):
         raise ModelLoadError(f"model {name_or_path!r}: no such folder ({local.resolve()})")
-    return name_or_path, False
+    return name_or_path, _offline()
 
 
 def _not_found(name_or_path: str, error: Exception) -> ModelLoadError:
     return ModelLoadError(
         f"could not load {name_or_path!r}: {error}\n"
         "tunesmith runs offline: a Hub model must already be in the local Hugging Face cache "
-        "(HF_HOME), or be given as a local folder path; 'tiny' builds the built-in model."
+        "(HF_HOME; set HF_HUB_OFFLINE=1 on machines without a network), or be given as a "
+        "local folder path; 'tiny' builds the built-in model."
     )
 
 
@@ -57,10 +70,16 @@ def load_causal_lm(
 
     ``dtype=None`` keeps the checkpoint's own dtype (transformers' ``"auto"``).
     """
-    source, local = _source(name_or_path)
-    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
-    if local:
-        kwargs["local_files_only"] = True  # never ask the Hub about a folder we have
+    source, local_only = _source(name_or_path)
+    kwargs: dict[str, Any] = {
+        "revision": revision,
+        "trust_remote_code": trust_remote_code,
+        "local_files_only": local_only,
+    }
+    if local_only:
+        # transformers 5 looks for a PEFT adapter_config.json without passing local_files_only
+        # on; without this, an offline miss spends ~90 s in HTTP retries before failing.
+        kwargs["adapter_kwargs"] = {"local_files_only": True}
     if dtype is not None:
         kwargs["dtype"] = dtype
     try:
@@ -81,13 +100,13 @@ def load_tokenizer(
     A tokenizer without a pad token pads with eos (the usual choice for causal LMs; the
     attention mask hides the padding), and one without a chat template gets tunesmith's.
     """
-    source, local = _source(name_or_path)
+    source, local_only = _source(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             source,
             revision=revision,
             trust_remote_code=trust_remote_code,
-            local_files_only=local,
+            local_files_only=local_only,
         )
     except (OSError, ValueError) as error:
         raise _not_found(name_or_path, error) from error

@@ -30,17 +30,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tunesmith import __version__
 from tunesmith.config.guard import DEFAULT_ABSTAIN_TEXT
 from tunesmith.config.model import ModelConfig, TinyModelConfig
-from tunesmith.models.chat import (
-    ASSISTANT_TOKEN,
-    BOS_TOKEN,
-    CHAT_TEMPLATE,
-    EOS_TOKEN,
-    PAD_TOKEN,
-    SPECIAL_TOKENS,
-    SYSTEM_TOKEN,
-    UNK_TOKEN,
-    USER_TOKEN,
-)
+from tunesmith.models import chat
 
 # Bump when the build changes in a way that makes cached models stale.
 FORMAT_VERSION = "tiny-v1"
@@ -66,7 +56,7 @@ def train_tokenizer(
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(chat.SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -75,12 +65,12 @@ def train_tokenizer(
     bpe.train_from_iterator([*texts, *frequent], trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=bpe,
-        bos_token=BOS_TOKEN,
-        eos_token=EOS_TOKEN,
-        pad_token=PAD_TOKEN,
-        unk_token=UNK_TOKEN,
-        extra_special_tokens=[SYSTEM_TOKEN, USER_TOKEN, ASSISTANT_TOKEN],
-        chat_template=CHAT_TEMPLATE,
+        bos_token=chat.BOS_TOKEN,
+        eos_token=chat.EOS_TOKEN,
+        pad_token=chat.PAD_TOKEN,
+        unk_token=chat.UNK_TOKEN,
+        extra_special_tokens=[chat.SYSTEM_TOKEN, chat.USER_TOKEN, chat.ASSISTANT_TOKEN],
+        chat_template=chat.CHAT_TEMPLATE,
         model_max_length=model_max_length,
         clean_up_tokenization_spaces=False,  # " ." must decode as " .", not "."
     )

@@ -108,7 +108,7 @@ def metric_bars_png(metrics: Mapping[str, Mapping[str, Any]]) -> bytes | None:
         axes.bar(positions, heights, width=width, label=model,
                  color=palette[index % len(palette)])
     axes.set_xticks(range(len(keys)), keys)
-    _style(axes, "", "score (%)")
-    axes.set_title("Scores on the test split")
+    _style(axes, "", "score")
+    axes.set_title("Scores per model")
     axes.legend(frameon=False)
     return _to_png(figure)
