@@ -14,7 +14,7 @@ class SourceConfig(Section):
 
     path: str = Field(..., description="A file or folder of documents.")
     kinds: list[Literal["md", "txt"]] = Field(
-        default_factory=lambda: ["md", "txt"], description="File types to ingest from a folder."
+        ["md", "txt"], description="File types to ingest from a folder."
     )
 
 

@@ -14,7 +14,7 @@ class EvalConfig(Section):
 
     split: Literal["test", "val"] = Field("test", description="The split to score.")
     compare: list[Literal["base", "tuned"]] = Field(
-        default_factory=lambda: ["base", "tuned"], min_length=1, description="Models to score."
+        ["base", "tuned"], min_length=1, description="Models to score."
     )
     max_new_tokens: int = Field(32, ge=1, description="Longest generated answer, in tokens.")
     batch_size: int = Field(16, ge=1, description="Prompts generated at once.")

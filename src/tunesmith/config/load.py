@@ -39,8 +39,8 @@ def _line_map(node: yaml.Node, loc: Loc = (), out: dict[Loc, int] | None = None)
             _line_map(value_node, key_loc, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            out[(*loc, i)] = item.start_mark.line + 1
-            _line_map(item, (*loc, i), out)
+            out[loc + (i,)] = item.start_mark.line + 1
+            _line_map(item, loc + (i,), out)
     return out
 
 
@@ -120,8 +120,10 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
         for depth, part in enumerate(parts):
             if model is not None and part not in model.model_fields:
                 hint = _nearest(part, model.model_fields)
-                suggestion = f"; did you mean '{'.'.join([*parts[:depth], hint])}'?" if hint else ""
-                raise ConfigError([f"--set: unknown key '{'.'.join(parts[: depth + 1])}'{suggestion}"])
+                near = ".".join([*parts[:depth], hint]) if hint else ""
+                suggestion = f"; did you mean '{near}'?" if hint else ""
+                bad = ".".join(parts[: depth + 1])
+                raise ConfigError([f"--set: unknown key '{bad}'{suggestion}"])
             if depth == len(parts) - 1:
                 node[part] = yaml.safe_load(text) if text.strip() else None
                 break
@@ -158,7 +160,8 @@ def parse_config(text: str, path: Path | None = None, overrides: Sequence[str] =
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError([f"expected a mapping of sections at the top, got {type(raw).__name__}"], path)
+        kind = type(raw).__name__
+        raise ConfigError([f"expected a mapping of sections at the top, got {kind}"], path)
     lines = _line_map(node) if node is not None else {}
     raw = apply_overrides(raw, overrides)
     try:

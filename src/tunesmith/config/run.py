@@ -23,7 +23,7 @@ SCHEMA_VERSION = 1
 class RunConfig(Section):
     """The whole ``tunesmith.yaml``."""
 
-    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Config schema version.")
+    schema_version: Literal[1] = Field(1, description="Config schema version.")
     name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Run name.")
     seed: int = Field(0, description="Seed for splits, sampling, initialisation and training.")
     output_dir: str = Field("runs", description="Runs go to <output_dir>/<name>/ (from the CWD).")

@@ -62,7 +62,8 @@ def make_unanswerable(
         )
         answer = normalize_answer(source.answer or "")
         if answer and answer in normalize_answer(context.text):
-            rejected.append(Rejection(record, "unanswerable", "the paired context holds the answer"))
+            reason = "the paired context holds the answer"
+            rejected.append(Rejection(record, "unanswerable", reason))
             continue
         if any(r.id == record.id for r in made):
             continue

@@ -143,7 +143,7 @@ def evaluate_run(
     results: dict[str, dict[str, float]] = {}
     all_rows: list[dict[str, Any]] = []
     for label in config.eval.compare:
-        model = load_causal_lm(base_model, revision=config.model.revision,
+        model: Any = load_causal_lm(base_model, revision=config.model.revision,
                                trust_remote_code=config.model.trust_remote_code)
         if torch.cuda.is_available():
             model = model.to("cuda")

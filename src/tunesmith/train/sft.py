@@ -166,7 +166,8 @@ def _save_atomically(trainer: SFTTrainer, tokenizer: Any, adapter_dir: Path) -> 
     """Save into a temporary sibling, then swap it into place."""
     adapter_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=adapter_dir.parent))
-    trainer.model.save_pretrained(str(tmp))
+    model: Any = trainer.model
+    model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     if adapter_dir.exists():
         shutil.rmtree(adapter_dir)

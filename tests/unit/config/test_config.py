@@ -31,13 +31,15 @@ def test_misspelt_section_names_the_key_line_and_suggestion(tmp_path: Path) -> N
 
 def test_nested_misspelling_suggests_nested_key() -> None:
     text = MINIMAL + "model:\n  tiny:\n    layrs: 2\n"
-    with pytest.raises(ConfigError, match=r"model\.tiny\.layrs.*did you mean 'model\.tiny\.layers'"):
+    pattern = r"model\.tiny\.layrs.*did you mean 'model\.tiny\.layers'"
+    with pytest.raises(ConfigError, match=pattern):
         parse_config(text, Path("t.yaml"))
 
 
 def test_key_inside_a_list_item() -> None:
     text = "name: demo\ndata:\n  sources:\n    - {path: docs/, kindz: [md]}\n"
-    with pytest.raises(ConfigError, match=r"data\.sources\[0\]\.kindz.*'data\.sources\[0\]\.kinds'"):
+    pattern = r"data\.sources\[0\]\.kindz.*'data\.sources\[0\]\.kinds'"
+    with pytest.raises(ConfigError, match=pattern):
         parse_config(text, Path("t.yaml"))
 
 

@@ -19,6 +19,14 @@ from tunesmith.utils.hashing import sha256_bytes
 
 _LOWER_FIRST = {"The", "A", "An", "Each", "Every", "Its", "Their", "All", "Any", "No"}
 _PRONOUNS = {"it", "this", "that", "these", "those", "they", "there", "he", "she", "we", "you"}
+# a subject starting with one of these is a sentence fragment ("and replicas are ...")
+_FRAGMENT_START = {"and", "or", "but", "so", "then", "if", "when", "because", "which", "to"}
+# first words of a copula complement that make "What is X?" read wrongly
+_NOT_A_DEFINITION = re.compile(
+    r"\w+(ed|en|wn)|not|also|only|always|never|usually|typically|currently|still|now|"
+    r"available|enabled|disabled|supported|required|optional|possible|sent|kept|spread|held|"
+    r"made|run|set|put|read|built|used|officially|safe|free"
+)
 _CLAUSE_BREAK = re.compile(r",\s|;\s|\s(?:because|which|so that|while|unless|although|but)\s")
 _DATE = re.compile(
     r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|August|September|"
@@ -48,7 +56,9 @@ def _subject(text: str) -> str | None:
     if ", " in text:  # "By default, the broker ..." -> "the broker"
         text = text.rsplit(", ", 1)[1]
     words = text.split()
-    if not words or len(words) > _MAX_SUBJECT_WORDS or words[0].lower() in _PRONOUNS:
+    if not words or len(words) > _MAX_SUBJECT_WORDS:
+        return None
+    if words[0].lower() in _PRONOUNS or words[0] in _FRAGMENT_START:
         return None
     if words[0] in _LOWER_FIRST:
         words[0] = words[0].lower()
@@ -130,7 +140,7 @@ def _copula_rule(s: str) -> Iterator[Draft]:
     if not m or not (subj := _subject(m["subj"])):
         return
     first = m["ans"].split()[0].lower()
-    if re.fullmatch(r"\w+(ed|en|wn)|not|also|only|always|never|used|set|built|run", first):
+    if _NOT_A_DEFINITION.fullmatch(first):
         return  # passive or negated: a "what is" question would read wrongly
     if span := _trim_answer(s, m.start("ans")):
         q = f"What {m['be']} {subj}?"
