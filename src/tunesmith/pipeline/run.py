@@ -7,6 +7,7 @@ manifest is missing or stale; training resumes from its last checkpoint.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,18 @@ STAGES: tuple[Stage, ...] = (
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
 
+def _quiet_libraries() -> None:
+    """tunesmith's Rich bars report progress; the libraries' own tqdm bars would interleave."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    # PEFT still calls the v5-deprecated name; nothing a user can act on
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                            category=FutureWarning)
+
+
 def config_hash(config: RunConfig, sections: tuple[str, ...]) -> str:
     return sha256_json(config.model_dump(mode="json", include=set(sections)))
 
@@ -137,6 +150,7 @@ def run_pipeline(
     if until not in STAGE_NAMES:
         raise ValueError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     console = console or Console()
+    _quiet_libraries()
     run_dir = config.run_dir
     outcome: dict[str, str] = {}
     for stage in STAGES:

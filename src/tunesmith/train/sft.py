@@ -21,6 +21,7 @@ from rich.console import Console
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
+from tunesmith.compat.transformers import checkpointing_kwargs
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import read_records
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
@@ -123,7 +124,7 @@ def train_sft(
         bf16=hardware.precision == "bf16",
         fp16=hardware.precision == "fp16",
         use_cpu=hardware.device == "cpu",
-        gradient_checkpointing=hardware.gradient_checkpointing,
+        **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
         eval_strategy="epoch" if eval_ds is not None else "no",
         save_strategy="steps",

@@ -1,0 +1,1 @@
+"""Version shims around transformers / PEFT / TRL: the only place for them, each tested."""

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tunesmith.config import TrainConfig
+from tunesmith.train.hardware import choose_hardware
+
+
+def test_cpu_defaults_to_fp32_without_checkpointing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    choice = choose_hardware(TrainConfig())
+    assert (choice.device, choice.precision, choice.gradient_checkpointing) == ("cpu", "fp32",
+                                                                                False)
+    assert choice.torch_dtype is torch.float32 and len(choice.reasons) == 2
+
+
+def test_gpu_prefers_bf16_then_fp16(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert choose_hardware(TrainConfig()).precision == "bf16"
+    assert choose_hardware(TrainConfig()).gradient_checkpointing is True
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert choose_hardware(TrainConfig()).precision == "fp16"
+
+
+def test_explicit_settings_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    choice = choose_hardware(TrainConfig(precision="bf16", gradient_checkpointing=True))
+    assert choice.precision == "bf16" and choice.gradient_checkpointing
+    assert any("set" in reason for reason in choice.reasons)
