@@ -42,6 +42,16 @@ class MixConfig(Section):
     )
 
 
+class AugmentConfig(Section):
+    """New training records made from existing ones (training split only)."""
+
+    swap: int = Field(
+        0, ge=0, le=10,
+        description="Answer-swapped copies per answerable training record: the answer is "
+        "replaced in context and answer, so only reading the context can answer it.",
+    )
+
+
 class SplitConfig(Section):
     """A deterministic split by document: no document lands in two splits."""
 
@@ -63,4 +73,5 @@ class DataConfig(Section):
     chunk: ChunkConfig = Field(default_factory=ChunkConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     mix: MixConfig = Field(default_factory=MixConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig
+from tunesmith.data.augment import swap_answers
 from tunesmith.data.chunk import Context, chunk_documents
 from tunesmith.data.generate import GENERATORS
 from tunesmith.data.schema import QARecord, write_records
@@ -63,6 +64,10 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
     for ctx in contexts:
         contexts_by_split[split_of[ctx.doc_id]].append(ctx)
         by_split[split_of[ctx.doc_id]].extend(generator.generate(ctx, data.generate.per_context))
+
+    if data.augment.swap:
+        step(f"swapping answers ({data.augment.swap} per training record)")
+        by_split["train"] += swap_answers(by_split["train"], data.augment.swap, config.seed)
 
     step("pairing questions with mismatched contexts")
     rejected: list[Rejection] = []

@@ -18,6 +18,7 @@ from typing import Any
 from datasets import Dataset
 from peft import LoraConfig
 from rich.console import Console
+from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
@@ -148,6 +149,7 @@ def train_sft(
         callbacks=[RichProgressCallback("fine-tuning", console),
                    MetricsFileCallback(out_dir / "metrics.jsonl")],
     )
+    trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl report the logs
     if console is not None and resume:
         console.print(f"resuming from {resume}")
     output = trainer.train(resume_from_checkpoint=resume)

@@ -156,3 +156,22 @@ def test_read_documents_errors_name_the_path(tmp_path: Path) -> None:
     docs = read_documents(tmp_path)
     assert [d.id for d in docs] == ["a.md", "sub/b.txt"]
     assert docs[1].text == "café" and docs[0].title == "A"
+
+
+def test_swap_replaces_answer_everywhere_and_keeps_span_valid() -> None:
+    from tunesmith.data.augment import swap_answers
+
+    ctx = "Retention is 7 days. After 7 days, data is deleted. The port is 7420."
+    rec = QARecord(id="q", question="What is retention?", contexts=[ctx], answer="7 days",
+                   answer_start=13, provenance={"rule": "copula"})
+    other = QARecord(id="p", question="What is the port?", contexts=[ctx], answer="7420",
+                     answer_start=ctx.index("7420"), provenance={"rule": "copula"})
+    made = swap_answers([rec, other], copies=2, seed=0)
+    assert len(made) == 4
+    for m in made:
+        assert m.answer is not None and m.answer_start is not None
+        assert m.contexts[0][m.answer_start:m.answer_start + len(m.answer)] == m.answer
+        assert m.provenance["augment"] == "swap"
+        assert m.answer != m.provenance["swapped_from"]
+        assert m.provenance["swapped_from"] not in m.contexts[0].replace("7420", "")
+    assert swap_answers([rec], copies=0, seed=0) == []

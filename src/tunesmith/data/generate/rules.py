@@ -21,6 +21,7 @@ _LOWER_FIRST = {"The", "A", "An", "Each", "Every", "Its", "Their", "All", "Any",
 _PRONOUNS = {"it", "this", "that", "these", "those", "they", "there", "he", "she", "we", "you"}
 # a subject starting with one of these is a sentence fragment ("and replicas are ...")
 _FRAGMENT_START = {"and", "or", "but", "so", "then", "if", "when", "because", "which", "to"}
+_VERB_WORDS = {"is", "are", "was", "were", "has", "have", "had", "can", "must", "will"}
 # first words of a copula complement that make "What is X?" read wrongly
 _NOT_A_DEFINITION = re.compile(
     r"\w+(ed|en|wn)|not|also|only|always|never|usually|typically|currently|still|now|"
@@ -59,6 +60,8 @@ def _subject(text: str) -> str | None:
     if not words or len(words) > _MAX_SUBJECT_WORDS:
         return None
     if words[0].lower() in _PRONOUNS or words[0] in _FRAGMENT_START:
+        return None
+    if any(w in _VERB_WORDS for w in words):  # "the client is published as X and" is no subject
         return None
     if words[0] in _LOWER_FIRST:
         words[0] = words[0].lower()
