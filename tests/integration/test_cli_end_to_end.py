@@ -118,9 +118,12 @@ def test_run_writes_the_run_folder_and_skips_when_up_to_date(tmp_path: Path) -> 
     assert again.stdout.count("up to date, skipped") == 4
     assert (run / "data" / "train.jsonl").stat().st_mtime_ns == mtime
 
-    changed = _cli("run", str(config), "--set", "eval.max_new_tokens=4", cwd=tmp_path)
+    changed = _cli("run", str(config), "--set", "eval.max_new_tokens=4", "--json", cwd=tmp_path)
     assert changed.returncode == 0
-    assert changed.stdout.count("up to date, skipped") == 3  # only eval re-runs
+    result = json.loads(changed.stdout)  # --json: stdout holds the JSON alone
+    assert result["stages"] == {"data": "skipped", "model": "skipped", "train": "skipped",
+                                "eval": "ran"}
+    assert set(result["metrics"]) == {"base", "tuned"}
 
 
 def test_killed_training_resumes_from_last_checkpoint(tmp_path: Path) -> None:

@@ -116,27 +116,28 @@ def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -
 
 
 def _run_until(config: Path, set_: list[str] | None, until: str, force: bool,
-               as_json: bool) -> dict[str, Any]:
+               as_json: bool) -> None:
     from tunesmith.pipeline import run_pipeline
 
     cfg = _load(config, set_)
-    outcome = _guarded(lambda: run_pipeline(cfg, until=until, force=force, console=console))
+    # with --json, stdout carries only the JSON; progress goes to stderr
+    progress = err_console if as_json else console
+    outcome = _guarded(lambda: run_pipeline(cfg, until=until, force=force, console=progress))
     result: dict[str, Any] = {"run_dir": str(cfg.run_dir), "stages": outcome}
     metrics_path = cfg.run_dir / "eval" / "metrics.json"
     if until == "eval" and metrics_path.exists():
         result["metrics"] = json.loads(metrics_path.read_text())
     if as_json:
         print(json.dumps(result, indent=2))
-    return result
+    elif "metrics" in result:
+        _print_metrics(result["metrics"])
 
 
 @app.command()
 def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
         as_json: JsonOpt = False) -> None:
     """Run every stage in order (data, model, train, eval, report), skipping what is up to date."""
-    result = _run_until(config, set_, "eval", force, as_json)
-    if not as_json and "metrics" in result:
-        _print_metrics(result["metrics"])
+    _run_until(config, set_, "eval", force, as_json)
 
 
 @app.command()
@@ -150,9 +151,7 @@ def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
 def evaluate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
              as_json: JsonOpt = False) -> None:
     """Score the base and the tuned model on the test split (SQuAD 2.0 EM/F1)."""
-    result = _run_until(config, set_, "eval", force, as_json)
-    if not as_json and "metrics" in result:
-        _print_metrics(result["metrics"])
+    _run_until(config, set_, "eval", force, as_json)
 
 
 @app.command()

@@ -89,10 +89,14 @@ def dataset_stats(built: BuiltDataset) -> dict[str, Any]:
             name: dict(Counter(r.kind for r in records)) for name, records in built.splits.items()
         },
         "documents": {name: len(ids) for name, ids in built.doc_splits.items()},
-        "rules": dict(Counter(
-            str(r.provenance.get("rule", r.provenance.get("generator")))
-            for records in built.splits.values() for r in records
-        )),
+        "generated_by": {
+            name: dict(Counter(
+                str(r.provenance.get("augment") or r.provenance.get("rule")
+                    or r.provenance.get("generator"))
+                for r in records
+            ))
+            for name, records in built.splits.items()
+        },
         "rejected": len(built.rejected),
     }
 

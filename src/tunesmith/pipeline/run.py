@@ -7,6 +7,7 @@ manifest is missing or stale; training resumes from its last checkpoint.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,11 +61,15 @@ def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
         # the built-in base pre-trains on the training documents only: the test documents
         # stay unseen, as they would be for a real base model
         train_docs = set(read_json(run_dir / "data" / "splits.json")["train"])
-        texts = [d.text for d in load_documents(config) if d.id in train_docs]
+        texts = [_HEADING_MARK.sub("", d.text) for d in load_documents(config)
+                 if d.id in train_docs]
     base = resolve_base_model(config.model, texts, config.seed)
     console.print(f"  model: base model at {base}")
     local = Path(base).exists()
     return {"base_model": base, "requires_paths": [base] if local else []}
+
+
+_HEADING_MARK = re.compile(r"^# ", flags=re.MULTILINE)  # markup, not text to learn
 
 
 def _base_model(run_dir: Path) -> str:

@@ -321,15 +321,26 @@ def render_stats(stats: Mapping[str, Any]) -> str:
     return "\n".join(parts) or _note("data/stats.json is empty")
 
 
-def _training_body(run_dir: Path) -> str:
-    path = run_dir / "train" / "metrics.jsonl"
+def _load_section_jsonl(
+    run_dir: Path, relative: str, stage: str
+) -> tuple[list[dict[str, Any]], str] | str:
+    """(records, note on skipped lines), or the HTML to show instead when there is no file."""
+    path = run_dir / relative
     if not path.is_file():
-        return _not_run("Training", "train/metrics.jsonl")
+        return _not_run(stage, relative)
     try:
         records, bad = _read_jsonl_lenient(path)
     except OSError as exc:
-        return _note(f"could not read train/metrics.jsonl: {exc}")
-    parts = [_skipped_lines_note("train/metrics.jsonl", bad)]
+        return _note(f"could not read {relative}: {exc}")
+    return records, _skipped_lines_note(relative, bad)
+
+
+def _training_body(run_dir: Path) -> str:
+    loaded = _load_section_jsonl(run_dir, "train/metrics.jsonl", "Training")
+    if isinstance(loaded, str):
+        return loaded
+    records, skipped = loaded
+    parts = [skipped]
     loss_png = plots.loss_curve_png(records)
     if loss_png is None:
         parts.append('<p class="missing">No loss values logged yet.</p>')
@@ -432,17 +443,14 @@ def _text_or_placeholder(text: str, placeholder: str) -> str:
 
 
 def _examples_body(run_dir: Path) -> str:
-    path = run_dir / "eval" / "predictions.jsonl"
-    if not path.is_file():
-        return _not_run("Evaluation", "eval/predictions.jsonl")
-    try:
-        records, bad = _read_jsonl_lenient(path)
-    except OSError as exc:
-        return _note(f"could not read eval/predictions.jsonl: {exc}")
+    loaded = _load_section_jsonl(run_dir, "eval/predictions.jsonl", "Evaluation")
+    if isinstance(loaded, str):
+        return loaded
+    records, skipped = loaded
     by_model: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_model.setdefault(str(record.get("model") or "model"), []).append(record)
-    parts = [_skipped_lines_note("eval/predictions.jsonl", bad)]
+    parts = [skipped]
     if not by_model:
         parts.append('<p class="missing">No predictions recorded.</p>')
     for model in _in_model_order(by_model):
