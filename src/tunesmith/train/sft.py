@@ -19,7 +19,6 @@ from datasets import Dataset
 from peft import LoraConfig
 from rich.console import Console
 from transformers.trainer_callback import PrinterCallback
-from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
 from tunesmith.compat.transformers import checkpointing_kwargs
@@ -66,7 +65,23 @@ def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
             shutil.rmtree(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(marker, {"fingerprint": fingerprint})
-    return get_last_checkpoint(str(checkpoint_dir))
+    return last_complete_checkpoint(checkpoint_dir)
+
+
+def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
+    """The newest checkpoint that was fully written; half-written ones are removed.
+
+    The Trainer writes ``trainer_state.json`` after the weights, optimizer and RNG states, so a
+    run killed while saving leaves a newest folder without it: resuming from that one fails.
+    """
+    def step(path: Path) -> int:
+        return int(path.name.rsplit("-", 1)[1]) if path.name.rsplit("-", 1)[1].isdigit() else -1
+
+    for folder in sorted(checkpoint_dir.glob("checkpoint-*"), key=step, reverse=True):
+        if (folder / "trainer_state.json").is_file():
+            return str(folder)
+        shutil.rmtree(folder)
+    return None
 
 
 def _read_fingerprint(path: Path) -> str | None:

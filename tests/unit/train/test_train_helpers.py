@@ -29,3 +29,17 @@ def test_explicit_settings_win(monkeypatch: pytest.MonkeyPatch) -> None:
     choice = choose_hardware(TrainConfig(precision="bf16", gradient_checkpointing=True))
     assert choice.precision == "bf16" and choice.gradient_checkpointing
     assert any("set" in reason for reason in choice.reasons)
+
+
+def test_resume_skips_a_half_written_checkpoint(tmp_path) -> None:
+    from tunesmith.train.sft import last_complete_checkpoint
+
+    for step, complete in ((5, True), (10, True), (15, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_text("x")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
+    assert not (tmp_path / "checkpoint-15").exists()
+    assert last_complete_checkpoint(tmp_path / "missing") is None
