@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tunesmith import __version__
 from tunesmith.config import RunConfig
 from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
 from tunesmith.utils.hashing import sha256_json, sha256_tree
@@ -141,7 +142,9 @@ def _quiet_libraries() -> None:
 
 
 def config_hash(config: RunConfig, sections: tuple[str, ...]) -> str:
-    return sha256_json(config.model_dump(mode="json", include=set(sections)))
+    """The stage's config sections, and the tunesmith version whose code will run them."""
+    return sha256_json({"tunesmith": __version__,
+                        **config.model_dump(mode="json", include=set(sections))})
 
 
 def run_pipeline(
