@@ -31,7 +31,7 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
     "$PY" -m pip install --quiet "torch==$TORCH_VERSION"
   fi
 fi
-INSTALLED=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
+INSTALLED=$("$PY" -W ignore -c "import torch; print(torch.__version__.split('+')[0])")
 mkdir -p "$VENV/tunesmith"
 echo "torch==$INSTALLED" > "$VENV/tunesmith/constraints.txt"
 # PIP_CONSTRAINT adds to (does not replace) a machine-wide constraint file.
