@@ -33,7 +33,7 @@ from tunesmith.config.model import ModelConfig, TinyModelConfig
 from tunesmith.models import chat
 
 # Bump when the build changes in a way that makes cached models stale.
-FORMAT_VERSION = "tiny-v1"
+FORMAT_VERSION = "tiny-v2"
 MARKER_FILE = "tunesmith-tiny.json"
 # Strings the fine-tuned model must emit often: seen often enough by BPE to become a few merged
 # tokens instead of a dozen bytes. Ordinary text, never special tokens (they must be generated).
@@ -147,10 +147,10 @@ def pretrain(
     """Causal-LM pre-training on the corpus text, fp32, until the time or step budget ends.
 
     The budget is whichever of ``pretrain_minutes`` and ``pretrain_max_steps`` ends first (0
-    minutes: no steps). Rather than guess a step count for a wall-clock budget, the cosine
-    schedule runs on *progress* = max(elapsed / budget, step / max_steps): it reaches its floor
-    exactly when the budget ends, however fast this machine is, and is step-deterministic when
-    only the step limit binds. Returns one ``{"step", "loss"}`` per step.
+    minutes: no steps). With a step limit, the cosine schedule runs on step / max_steps, so the
+    result does not depend on how fast the machine is (the time budget only cuts an overrun
+    short). Without one, it runs on elapsed / budget and reaches its floor exactly when the
+    budget ends. Returns one ``{"step", "loss"}`` per step.
     """
     budget_s = cfg.pretrain_minutes * 60.0
     max_steps = cfg.pretrain_max_steps
@@ -176,10 +176,11 @@ def pretrain(
         start = time.perf_counter()
         for step, index in enumerate(_batches(len(blocks), cfg.pretrain_batch_size, seed)):
             elapsed = time.perf_counter() - start
-            fraction = elapsed / budget_s if budget_s > 0 else 1.0
-            if max_steps is not None:
-                fraction = max(fraction, step / max_steps)
-            if fraction >= 1.0:
+            time_fraction = elapsed / budget_s if budget_s > 0 else 1.0
+            # with a step limit the schedule follows steps alone, so the same config gives the
+            # same model on any machine; the time budget then only stops a run that overruns
+            fraction = step / max_steps if max_steps is not None else time_fraction
+            if fraction >= 1.0 or time_fraction >= 1.0:
                 break
             for group in optimizer.param_groups:
                 group["lr"] = cfg.pretrain_learning_rate * _lr_factor(step, fraction)
