@@ -272,12 +272,20 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def _data_body(run_dir: Path) -> str:
-    stats, problem = _read_json(run_dir / "data" / "stats.json")
+def _load_section_json(run_dir: Path, relative: str, stage: str) -> tuple[Any, str | None]:
+    """(the parsed file, None), or (None, the HTML to show instead)."""
+    value, problem = _read_json(run_dir / relative)
     if problem:
-        return _note(problem)
-    if stats is None:
-        return _not_run("Data build", "data/stats.json")
+        return None, _note(problem)
+    if value is None:
+        return None, _not_run(stage, relative)
+    return value, None
+
+
+def _data_body(run_dir: Path) -> str:
+    stats, instead = _load_section_json(run_dir, "data/stats.json", "Data build")
+    if instead is not None:
+        return instead
     if not isinstance(stats, Mapping):
         return _note("data/stats.json is not a JSON object")
     return render_stats(stats)
@@ -381,11 +389,9 @@ def _models(metrics: Mapping[str, Any]) -> list[str]:
 
 
 def _evaluation_body(run_dir: Path) -> str:
-    metrics, problem = _read_json(run_dir / "eval" / "metrics.json")
-    if problem:
-        return _note(problem)
-    if metrics is None:
-        return _not_run("Evaluation", "eval/metrics.json")
+    metrics, instead = _load_section_json(run_dir, "eval/metrics.json", "Evaluation")
+    if instead is not None:
+        return instead
     if not isinstance(metrics, Mapping) or not _models(metrics):
         return _note("eval/metrics.json holds no per-model scores")
     return render_metric_table(metrics) + _image(plots.metric_bars_png(
