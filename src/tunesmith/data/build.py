@@ -29,11 +29,6 @@ class BuiltDataset:
     doc_splits: dict[str, list[str]]
     rejected: list[Rejection] = field(default_factory=list)
 
-    def texts(self, split: str = "train") -> list[str]:
-        """The document texts of one split (what the built-in model pre-trains on)."""
-        ids = set(self.doc_splits[split])
-        return [d.text for d in self.documents if d.id in ids]
-
 
 def load_documents(config: RunConfig) -> list[Document]:
     documents: list[Document] = []

@@ -37,6 +37,7 @@ def make_unanswerable(
     pool = list(questions)
     rng.shuffle(pool)
     made: list[QARecord] = []
+    made_ids: set[str] = set()
     rejected: list[Rejection] = []
     attempts = 0
     while len(made) < count and pool and attempts < count * 5:
@@ -65,7 +66,8 @@ def make_unanswerable(
             reason = "the paired context holds the answer"
             rejected.append(Rejection(record, "unanswerable", reason))
             continue
-        if any(r.id == record.id for r in made):
+        if record.id in made_ids:
             continue
+        made_ids.add(record.id)
         made.append(record)
     return made, rejected

@@ -59,13 +59,9 @@ def write_jsonl_atomic(path: Path, rows: Iterable[Any]) -> int:
     return count
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read JSON Lines; a bad line raises :class:`DataFileError` naming file and line."""
-    return [row for _, row in enumerate_jsonl(path)]
-
-
 def enumerate_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line of a JSON Lines file."""
+    """Yield (line number, object) for each non-blank line of a JSON Lines file; a bad line
+    raises :class:`DataFileError` naming the file and line."""
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
