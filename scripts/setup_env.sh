@@ -35,6 +35,7 @@ INSTALLED=$("$PY" -W ignore -c "import torch; print(torch.__version__.split('+')
 mkdir -p "$VENV/tunesmith"
 echo "torch==$INSTALLED" > "$VENV/tunesmith/constraints.txt"
 # PIP_CONSTRAINT adds to (does not replace) a machine-wide constraint file.
-PIP_CONSTRAINT="$VENV/tunesmith/constraints.txt" "$PY" -m pip install --quiet -e ".[dev]"
+# DeepSpeed builds no CUDA ops at install time (DS_BUILD_OPS=0): it is used for ZeRO-Offload configs.
+DS_BUILD_OPS=0 PIP_CONSTRAINT="$VENV/tunesmith/constraints.txt" "$PY" -m pip install --quiet -e ".[dev]"
 touch "$VENV/tunesmith/installed"
 echo "tunesmith setup: done (torch $INSTALLED)"
