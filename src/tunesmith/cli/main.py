@@ -8,67 +8,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from tunesmith import __version__
-from tunesmith.config import ConfigError, RunConfig, load_config
-
-app = typer.Typer(
-    name="tunesmith",
-    help="Fine-tune LLMs that answer from context, abstain when it is not enough, and prove it.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+from tunesmith.cli.common import (
+    ConfigArg,
+    ForceOpt,
+    JsonOpt,
+    SetOpt,
+    app,
+    console,
+    data_app,
+    err_console,
+    guarded,
+    load_run_config,
 )
-data_app = typer.Typer(help="Build and inspect Q&A datasets.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
-
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigArg = Annotated[Path, typer.Argument(help="Path to tunesmith.yaml.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a key: --set train.learning_rate=1e-4 (repeatable)."),
-]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run stages even if up to date.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-T = TypeVar("T")
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from tunesmith.data.sources.text import SourceError
-    from tunesmith.models.loading import ModelLoadError
-    from tunesmith.registry import UnknownNameError
-    from tunesmith.utils.io import DataFileError
-
-    return (SourceError, ModelLoadError, DataFileError, UnknownNameError, FileNotFoundError)
-
-
-def _guarded(action: Callable[[], T]) -> T:
-    """Run a command body; turn user errors into a message and an exit code."""
-    try:
-        return action()
-    except ConfigError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
-    except _user_errors() as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted; re-run the same command to resume")
-        raise typer.Exit(130) from None
-
-
-def _load(config: Path, overrides: list[str] | None) -> RunConfig:
-    return _guarded(lambda: load_config(config, overrides or []))
 
 
 def _version(value: bool) -> None:
@@ -107,7 +65,7 @@ def init(
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Check a config; a misspelt key gets the nearest valid one (exit code 2 if invalid)."""
-    cfg = _load(config, set_)
+    cfg = load_run_config(config, set_)
     if as_json:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
     else:
@@ -119,10 +77,10 @@ def _run_until(config: Path, set_: list[str] | None, until: str, force: bool,
                as_json: bool) -> None:
     from tunesmith.pipeline import run_pipeline
 
-    cfg = _load(config, set_)
+    cfg = load_run_config(config, set_)
     # with --json, stdout carries only the JSON; progress goes to stderr
     progress = err_console if as_json else console
-    outcome = _guarded(lambda: run_pipeline(cfg, until=until, force=force, console=progress))
+    outcome = guarded(lambda: run_pipeline(cfg, until=until, force=force, console=progress))
     result: dict[str, Any] = {"run_dir": str(cfg.run_dir), "stages": outcome}
     metrics_path = cfg.run_dir / "eval" / "metrics.json"
     if until == "eval" and metrics_path.exists():
@@ -159,8 +117,8 @@ def report(config: ConfigArg, set_: SetOpt = None) -> None:
     """Write runs/<name>/report.html from what the run folder holds."""
     from tunesmith.report import write_report
 
-    cfg = _load(config, set_)
-    console.print(f"report: {_guarded(lambda: write_report(cfg.run_dir))}")
+    cfg = load_run_config(config, set_)
+    console.print(f"report: {guarded(lambda: write_report(cfg.run_dir))}")
 
 
 @data_app.command("build")
@@ -181,6 +139,10 @@ def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
     for key in keys:
         table.add_row(key, *(f"{metrics[m].get(key, float('nan')):.2f}" for m in metrics))
     console.print(table)
+
+
+# Command groups register themselves on the apps when imported.
+from tunesmith.cli import data_cmds, guard_cmds, methods_cmds, plan_cmds  # noqa: E402,F401
 
 
 def main() -> None:

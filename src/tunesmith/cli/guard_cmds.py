@@ -1,0 +1,3 @@
+"""``tunesmith answer | calibrate``: answer only with sufficient context."""
+
+from __future__ import annotations
