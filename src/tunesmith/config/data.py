@@ -7,15 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from tunesmith.config.base import Section
-
-
-class SourceConfig(Section):
-    """A file or folder of documents. Relative paths are relative to the config file."""
-
-    path: str = Field(..., description="A file or folder of documents.")
-    kinds: list[Literal["md", "txt"]] = Field(
-        ["md", "txt"], description="File types to ingest from a folder."
-    )
+from tunesmith.config.data_io import SourceConfig
 
 
 class ChunkConfig(Section):
@@ -70,6 +62,9 @@ class DataConfig(Section):
     """Where the documents are and how Q&A records are made from them."""
 
     sources: list[SourceConfig] = Field(default_factory=list, min_length=1)
+    max_file_mb: float = Field(
+        50, gt=0, description="Files larger than this are skipped with a message."
+    )
     chunk: ChunkConfig = Field(default_factory=ChunkConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     mix: MixConfig = Field(default_factory=MixConfig)

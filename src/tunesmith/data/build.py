@@ -14,7 +14,8 @@ from tunesmith.data.augment import swap_answers
 from tunesmith.data.chunk import Context, chunk_documents
 from tunesmith.data.generate import GENERATORS
 from tunesmith.data.schema import QARecord, write_records
-from tunesmith.data.sources import Document, read_documents
+from tunesmith.data.sources import Document, Skip
+from tunesmith.data.sources.ingest import Ingested, ingest_sources
 from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.unanswerable import Rejection, count_for_fraction, make_unanswerable
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
@@ -28,25 +29,28 @@ class BuiltDataset:
     documents: list[Document]
     doc_splits: dict[str, list[str]]
     rejected: list[Rejection] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)  # ingest: files/lines not read
+    pii: dict[str, int] = field(default_factory=dict)  # redactions per entity type
 
 
-def load_documents(config: RunConfig) -> list[Document]:
-    documents: list[Document] = []
-    seen: set[str] = set()
-    for source in config.data.sources:
-        for doc in read_documents(config.resolve(source.path), source.kinds):
-            if doc.id in seen:  # same relative path from two sources: keep ids unique
-                doc = Document(f"{source.path}/{doc.id}", doc.text, doc.path, doc.title, doc.sha256)
-            seen.add(doc.id)
-            documents.append(doc)
-    return documents
+def load_documents(config: RunConfig) -> Ingested:
+    """Ingest every source (see :mod:`tunesmith.data.sources.ingest`).
+
+    Returns ``Ingested``: ``.documents`` (ids unique, PII redacted when ``data.pii.enabled``),
+    ``.skipped`` (files/lines left out: ``Skip(path, reason, line)``, written to
+    ``rejected.jsonl`` with stage ``ingest``) and ``.pii`` (redactions per entity type).
+    """
+    return ingest_sources(config)
 
 
 def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDataset:
     step = on_step or (lambda _: None)
     data = config.data
     step("reading documents")
-    documents = load_documents(config)
+    ingested = load_documents(config)
+    documents = ingested.documents
+    for skip in ingested.skipped:
+        step(f"skipped {skip.where()}: {skip.reason}")
     contexts = chunk_documents(documents, data.chunk.max_chars, data.chunk.min_chars)
     doc_splits = split_documents([d.id for d in documents], data.split.val, data.split.test,
                                  config.seed)
@@ -74,7 +78,8 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
         )
         rejected.extend(dropped)
         by_split[name] = sorted(answerable + negatives, key=lambda r: r.id)
-    return BuiltDataset(by_split, documents, doc_splits, rejected)
+    return BuiltDataset(by_split, documents, doc_splits, rejected, ingested.skipped,
+                        ingested.pii)
 
 
 def dataset_stats(built: BuiltDataset) -> dict[str, Any]:
@@ -93,6 +98,8 @@ def dataset_stats(built: BuiltDataset) -> dict[str, Any]:
             for name, records in built.splits.items()
         },
         "rejected": len(built.rejected),
+        "skipped": [skip.to_dict() for skip in built.skipped],
+        "pii_redactions": built.pii,
     }
 
 
@@ -102,8 +109,9 @@ def write_dataset(built: BuiltDataset, out_dir: Path) -> dict[str, Any]:
         write_records(out_dir / f"{name}.jsonl", records)
     write_jsonl_atomic(
         out_dir / "rejected.jsonl",
-        ({"stage": r.stage, "reason": r.reason, "record": r.record.model_dump(mode="json")}
-         for r in built.rejected),
+        [*({"stage": r.stage, "reason": r.reason, "record": r.record.model_dump(mode="json")}
+           for r in built.rejected),
+         *(skip.to_dict() for skip in built.skipped)],
     )
     write_json_atomic(out_dir / "splits.json", built.doc_splits)
     stats = dataset_stats(built)

@@ -62,7 +62,7 @@ def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
         # the built-in base pre-trains on the training documents only: the test documents
         # stay unseen, as they would be for a real base model
         train_docs = set(read_json(run_dir / "data" / "splits.json")["train"])
-        texts = [_HEADING_MARK.sub("", d.text) for d in load_documents(config)
+        texts = [_HEADING_MARK.sub("", d.text) for d in load_documents(config).documents
                  if d.id in train_docs]
     base = resolve_base_model(config.model, texts, config.seed)
     console.print(f"  model: base model at {base}")

@@ -1,5 +1,12 @@
-"""Document sources: each turns files into :class:`Document` objects with stable ids."""
+"""Document sources: each turns files into :class:`Document` objects with stable ids.
 
-from tunesmith.data.sources.text import Document, read_documents
+Readers (one per file kind) register in :data:`READERS`; :func:`read_path` walks a file or
+folder through them and returns the documents and the skipped files.
+"""
 
-__all__ = ["Document", "read_documents"]
+from tunesmith.data.sources.base import READERS, Document, ReadOptions, Skip, SourceError
+from tunesmith.data.sources.ingest import SourceResult, read_path
+from tunesmith.data.sources.text import read_documents
+
+__all__ = ["READERS", "Document", "ReadOptions", "Skip", "SourceError", "SourceResult",
+           "read_documents", "read_path"]

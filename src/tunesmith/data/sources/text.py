@@ -1,31 +1,20 @@
-"""Plain text and Markdown documents, from a file or a folder walk."""
+"""Plain text and Markdown documents."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.data.sources.base import (
+    Document,
+    ReadContext,
+    SourceError,
+    register_reader,
+)
+from tunesmith.data.sources.encoding import decode_text
 
-SUFFIXES = {"md": (".md", ".markdown"), "txt": (".txt",)}
-
-
-class SourceError(ValueError):
-    """A document source that cannot be read; the message names the path."""
-
-
-@dataclass(frozen=True)
-class Document:
-    """One source document. ``id`` is stable: its path relative to the source root."""
-
-    id: str
-    text: str
-    path: str
-    title: str = ""
-    sha256: str = field(default="", compare=False)
-
+__all__ = ["Document", "SourceError", "markdown_to_text", "read_documents"]
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -53,43 +42,28 @@ def markdown_to_text(text: str) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
+@register_reader("txt", (".txt", ".text"))
+def read_txt(ctx: ReadContext) -> list[Document]:
+    text = decode_text(ctx.raw, ctx.options.encoding)
+    return [Document(ctx.doc_id, text, str(ctx.file), ctx.file.stem, ctx.sha256, "txt")]
+
+
+@register_reader("md", (".md", ".markdown"))
+def read_md(ctx: ReadContext) -> list[Document]:
+    title, text = markdown_to_text(decode_text(ctx.raw, ctx.options.encoding))
+    return [Document(ctx.doc_id, text, str(ctx.file), title or ctx.file.stem, ctx.sha256, "md")]
 
 
 def read_documents(path: Path, kinds: Sequence[str] = ("md", "txt")) -> list[Document]:
-    """Read one file, or every matching file under a folder, sorted by path."""
-    path = Path(path)
-    if not path.exists():
-        raise SourceError(f"{path}: no such file or folder (data.sources[].path)")
-    suffixes = tuple(s for kind in kinds for s in SUFFIXES[kind])
-    if path.is_file():
-        files, root = [path], path.parent
-    else:
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-        root = path
-        if not files:
-            raise SourceError(f"{path}: no {', '.join(kinds)} files found")
-    documents = []
-    for file in files:
-        text = _read_text(file)
-        title = file.stem
-        if file.suffix.lower() in SUFFIXES["md"]:
-            title, text = markdown_to_text(text)
-            title = title or file.stem
-        documents.append(
-            Document(
-                id=file.relative_to(root).as_posix(),
-                text=text,
-                path=str(file),
-                title=title,
-                sha256=sha256_bytes(file.read_bytes()),
-            )
-        )
-    return documents
+    """Read one file, or every matching file under a folder, sorted by path.
+
+    The strict form of :func:`tunesmith.data.sources.ingest.read_source`: a file that
+    cannot be read raises :class:`SourceError` instead of being skipped.
+    """
+    from tunesmith.data.sources.ingest import read_path
+
+    result = read_path(Path(path), kinds=kinds)
+    if result.skipped:
+        first = result.skipped[0]
+        raise SourceError(f"{first.where()}: {first.reason}")
+    return result.documents

@@ -1,0 +1,61 @@
+"""Turn a file's bytes into text: BOMs, then strict UTF-8, then charset-normalizer.
+
+Binary files (NUL bytes in a file that is not UTF-16/32) and bytes no encoding explains are
+refused with a reason; the caller records a skip instead of feeding mojibake to a generator.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from charset_normalizer import from_bytes
+
+from tunesmith.data.sources.base import SkipFile
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# charset-normalizer ranks single-byte Latin code pages that decode the same bytes into
+# the same letters as near-ties (cp1257 vs cp1252 for French text); a tie goes to cp1252,
+# the legacy encoding of most Western text.
+_TIE = 0.05
+_PREFERRED = "cp1252"
+
+
+def is_binary(raw: bytes) -> bool:
+    """NUL bytes in the first 8 KiB of a file without a UTF-16/32 BOM: not text."""
+    head = raw[:8192]
+    return b"\x00" in head and not any(head.startswith(bom) for bom, _ in _BOMS)
+
+
+def detect_encoding(raw: bytes) -> str:
+    """The encoding that explains ``raw``; raises :class:`SkipFile` if none does."""
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            return name
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    matches = list(from_bytes(raw))
+    if not matches:
+        raise SkipFile("not text in any known encoding (binary file?)")
+    best = matches[0]
+    for match in matches:
+        if match.encoding == _PREFERRED and match.chaos <= best.chaos + _TIE:
+            return _PREFERRED
+    return str(best.encoding)
+
+
+def decode_text(raw: bytes, encoding: str | None = None) -> str:
+    """Decode ``raw`` with ``encoding`` (forced) or the detected one; BOMs are dropped."""
+    if encoding is None and is_binary(raw):
+        raise SkipFile("binary file (NUL bytes), not text")
+    name = encoding or detect_encoding(raw)
+    try:
+        return raw.decode(name)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SkipFile(f"cannot decode as {name}: {exc}") from None

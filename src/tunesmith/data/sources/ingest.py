@@ -1,0 +1,138 @@
+"""The folder walk: every file a source names, through the reader its kind selects.
+
+A file that cannot be read (malformed, not text, empty, too large) becomes a :class:`Skip`
+with the path, the line where one is known, and the reason; the rest goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tunesmith.data.sources.base import (
+    READERS,
+    Document,
+    ReadContext,
+    ReadOptions,
+    Skip,
+    SkipFile,
+    SourceError,
+    kind_for_suffix,
+)
+from tunesmith.utils.hashing import sha256_bytes
+
+if TYPE_CHECKING:
+    from tunesmith.config import RunConfig
+
+# importing the reader modules registers them
+from tunesmith.data.sources import html, jsonl, pdf, squad, text  # noqa: E402,F401  # isort: skip
+
+
+@dataclass
+class SourceResult:
+    """The documents read from one or more sources and the files (or lines) skipped."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def extend(self, other: SourceResult) -> None:
+        self.documents.extend(other.documents)
+        self.skipped.extend(other.skipped)
+
+
+def _files(path: Path, kinds: Sequence[str]) -> list[tuple[Path, str]]:
+    claimed = {s: k for k in kinds for s in READERS.get(k).suffixes}
+    found = []
+    for file in sorted(path.rglob("*")):
+        rel = file.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
+            continue  # hidden files and folders (.git, .DS_Store) are never documents
+        kind = claimed.get(file.suffix.lower())
+        if kind:
+            found.append((file, kind))
+    return found
+
+
+def read_file(file: Path, kind: str, doc_id: str, options: ReadOptions,
+              max_file_mb: float | None = None) -> SourceResult:
+    """Read one file with the ``kind`` reader; any problem becomes a skip, not an error."""
+    result = SourceResult()
+    reader = READERS.get(kind)
+    try:
+        size = file.stat().st_size
+        if max_file_mb is not None and size > max_file_mb * 1024 * 1024:
+            raise SkipFile(f"file is {size / 1024 / 1024:.1f} MB, over data.max_file_mb = "
+                           f"{max_file_mb:g}")
+        raw = file.read_bytes()
+        if not raw.strip():
+            raise SkipFile("empty file")
+        ctx = ReadContext(file, doc_id, raw, sha256_bytes(raw), options, result.skipped)
+        documents = reader.read(ctx)
+        kept = [d for d in documents if d.text.strip()]
+        if not kept and not result.skipped:
+            raise SkipFile(f"no text found in this {kind} file")
+        result.documents.extend(kept)
+    except SkipFile as skip:
+        result.skipped.append(Skip(str(file), skip.reason, skip.line))
+    except OSError as exc:
+        result.skipped.append(Skip(str(file), f"cannot read: {exc.strerror or exc}"))
+    return result
+
+
+def read_path(path: Path, kinds: Sequence[str] = ("md", "txt"), kind: str = "auto",
+              options: ReadOptions | None = None, max_file_mb: float | None = None
+              ) -> SourceResult:
+    """Read one file (its ``kind``, or the one its suffix selects) or walk a folder."""
+    path = Path(path)
+    options = options or ReadOptions()
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder (data.sources[].path)")
+    if path.is_file():
+        chosen = kind if kind != "auto" else kind_for_suffix(path)
+        if chosen is None:
+            raise SourceError(
+                f"{path}: no reader for '{path.suffix}' files; set data.sources[].kind to one "
+                f"of {', '.join(READERS.names())}")
+        return read_file(path, chosen, path.name, options, max_file_mb)
+    files = _files(path, [kind] if kind != "auto" else kinds)
+    if not files:
+        raise SourceError(f"{path}: no {', '.join(kinds)} files found")
+    result = SourceResult()
+    for file, file_kind in files:
+        result.extend(read_file(file, file_kind, file.relative_to(path).as_posix(), options,
+                                max_file_mb))
+    return result
+
+
+@dataclass
+class Ingested:
+    """What the ingest stage hands to the rest of the build.
+
+    ``documents``: every document read (PII-redacted when ``data.pii.enabled``), with ids
+    unique across sources. ``skipped``: the files or lines left out, each with its reason.
+    ``pii``: redactions per entity type (empty when redaction is off).
+    """
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    pii: dict[str, int] = field(default_factory=dict)
+
+
+def ingest_sources(config: RunConfig) -> Ingested:
+    """Read every ``data.sources`` entry; ids stay unique when two sources share a name."""
+    ingested = Ingested()
+    seen: set[str] = set()
+    for source in config.data.sources:
+        options = ReadOptions(source.text_field, source.id_field, source.title_field,
+                              source.encoding)
+        result = read_path(config.resolve(source.path), source.kinds, source.kind, options,
+                           config.data.max_file_mb)
+        for doc in result.documents:
+            if doc.id in seen:  # same relative path from two sources: keep ids unique
+                doc = replace(doc, id=f"{source.path}/{doc.id}")
+            seen.add(doc.id)
+            ingested.documents.append(doc)
+        ingested.skipped.extend(result.skipped)
+    return ingested
