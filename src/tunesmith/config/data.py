@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from tunesmith.config.base import Section
 from tunesmith.config.data_io import SourceConfig
+from tunesmith.config.data_quality import BalanceConfig, QualityConfig, ReviewConfig
 
 
 class ChunkConfig(Section):
@@ -70,3 +71,6 @@ class DataConfig(Section):
     mix: MixConfig = Field(default_factory=MixConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    balance: BalanceConfig = Field(default_factory=BalanceConfig)

@@ -1,0 +1,158 @@
+"""Quality control over the built splits, one check after another.
+
+Order, and why:
+
+1. answer spans: repair first, so later checks see the final answer text;
+2. PII scan: personal data left after redaction (Presidio, ``quality/pii.py``);
+3. near-duplicates within each split (MinHash LSH);
+4. semantic validation: question-context cosine (MiniLM), after dedup so fewer records are
+   encoded;
+5. leakage: near-duplicates across splits, last, on what will be written.
+
+Every dropped record becomes a ``Rejection`` (stage, reason) for ``rejected.jsonl``; the
+numbers go to ``stats.json`` and the data report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunesmith.config.data_quality import QualityConfig
+from tunesmith.data.quality import dedup, leakage, semantic, spans
+from tunesmith.data.schema import QARecord
+from tunesmith.data.unanswerable import Rejection
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class QualityResult:
+    splits: dict[str, list[QARecord]]
+    rejected: list[Rejection] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    similarity: dict[str, float] = field(default_factory=dict)  # record id -> cosine
+
+
+def _check_spans(records: Sequence[QARecord], fuzzy_min: float
+                 ) -> tuple[list[QARecord], list[Rejection], Counter[str]]:
+    kept: list[QARecord] = []
+    rejected: list[Rejection] = []
+    methods: Counter[str] = Counter()
+    for record in records:
+        result = spans.check_span(record, fuzzy_min)
+        if result.method is not None:
+            methods[result.method] += 1
+        if result.record is None:
+            rejected.append(Rejection(record, "span", result.reason))
+        else:
+            kept.append(result.record)
+    return kept, rejected, methods
+
+
+def _scan_pii(splits: dict[str, list[QARecord]]) -> tuple[list[Rejection], dict[str, Any]]:
+    try:
+        from tunesmith.data.quality.pii import scan_pii
+    except ImportError:
+        return [], {"skipped": "PII scanner (tunesmith.data.quality.pii.scan_pii) not installed"}
+    rejected: list[Rejection] = []
+    found: Counter[str] = Counter()
+    for name, records in splits.items():
+        kept = []
+        for record, entities in zip(records, scan_pii(records), strict=True):
+            if entities:
+                types = sorted({str(e) for e in entities})
+                found.update(types)
+                rejected.append(Rejection(record, "pii", f"personal data found: "
+                                          f"{', '.join(types)}"))
+            else:
+                kept.append(record)
+        splits[name] = kept
+    return rejected, {"entities": dict(found)}
+
+
+def _similarity_summary(scores: Mapping[str, float], records: Sequence[QARecord],
+                        threshold: float) -> dict[str, Any]:
+    by_kind: dict[str, list[float]] = {}
+    for record in records:
+        by_kind.setdefault(record.kind, []).append(scores[record.id])
+    summary: dict[str, Any] = {"threshold": threshold}
+    for kind, values in sorted(by_kind.items()):
+        ordered = sorted(values)
+        summary[kind] = {
+            "n": len(ordered), "mean": round(sum(ordered) / len(ordered), 4),
+            "p10": round(ordered[len(ordered) // 10], 4),
+            "median": round(ordered[len(ordered) // 2], 4),
+            "below_threshold": sum(v < threshold for v in ordered),
+        }
+    return summary
+
+
+def run_quality_control(
+    splits: Mapping[str, Sequence[QARecord]], config: QualityConfig,
+    on_step: Progress | None = None,
+) -> QualityResult:
+    """Run the enabled checks on every split; returns what is kept and what was dropped."""
+    step = on_step or (lambda _: None)
+    current = {name: list(records) for name, records in splits.items()}
+    result = QualityResult(current)
+    counts: dict[str, Any] = {"before": sum(len(r) for r in current.values())}
+
+    if config.span_check:
+        step("checking answer spans")
+        methods: Counter[str] = Counter()
+        for name, records in current.items():
+            current[name], dropped, found = _check_spans(records, config.fuzzy_min)
+            result.rejected += dropped
+            methods.update(found)
+        result.summary["spans"] = dict(methods)
+
+    if config.pii_scan:
+        step("scanning for personal data")
+        dropped, pii_summary = _scan_pii(current)
+        result.rejected += dropped
+        result.summary["pii"] = pii_summary
+
+    if config.dedup:
+        step(f"removing near-duplicates (MinHash LSH, threshold {config.dedup_threshold})")
+        for name, records in current.items():
+            current[name], pairs = dedup.deduplicate_records(
+                records, config.dedup_threshold, config.num_perm)
+            result.rejected += [Rejection(r, "dedup", reason) for r, reason in pairs]
+
+    if config.semantic:
+        everything = [r for records in current.values() for r in records]
+        step(f"scoring question-context similarity of {len(everything)} records "
+             f"({config.encoder})")
+        scores = semantic.question_context_similarity(everything, config.encoder)
+        result.similarity = {r.id: s for r, s in zip(everything, scores, strict=True)}
+        filtered = set(config.semantic_kinds)
+        floor = config.min_question_context_similarity
+        for name, records in current.items():
+            kept = []
+            for record in records:
+                score = result.similarity[record.id]
+                if record.kind in filtered and score < floor:
+                    result.rejected.append(Rejection(
+                        record, "semantic",
+                        f"question-context cosine {score:.3f} < {floor} ({config.encoder})"))
+                else:
+                    kept.append(record)
+            current[name] = kept
+        result.summary["similarity"] = _similarity_summary(result.similarity, everything, floor)
+
+    if config.leakage:
+        step("checking that no near-duplicate crosses splits")
+        leaks = leakage.find_leaks(current, config.dedup_threshold, config.num_perm)
+        gone = {id(leak.record) for leak in leaks}
+        for name in current:
+            current[name] = [r for r in current[name] if id(r) not in gone]
+        result.rejected += [Rejection(leak.record, "leakage", leak.reason) for leak in leaks]
+        result.summary["leaks"] = len(leaks)
+
+    counts["after"] = sum(len(r) for r in current.values())
+    counts["dropped"] = dict(Counter(r.stage for r in result.rejected))
+    result.summary["counts"] = counts
+    return result

