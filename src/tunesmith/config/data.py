@@ -7,7 +7,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from tunesmith.config.base import Section
-from tunesmith.config.data_io import SourceConfig
+from tunesmith.config.data_gen import AugmentConfig, GenerateConfig, MixConfig
+from tunesmith.config.data_io import (
+    CardConfig,
+    PIIConfig,
+    SizeConfig,
+    SourceConfig,
+    VersionConfig,
+)
 from tunesmith.config.data_quality import BalanceConfig, QualityConfig, ReviewConfig
 
 
@@ -16,33 +23,6 @@ class ChunkConfig(Section):
 
     max_chars: int = Field(700, ge=50, description="Longest context, in characters.")
     min_chars: int = Field(80, ge=0, description="Shorter paragraphs are merged with the next.")
-
-
-class GenerateConfig(Section):
-    """Question generation."""
-
-    generator: Literal["rules"] = Field("rules", description="'rules': offline, rule-based.")
-    per_context: int = Field(4, ge=1, description="Answerable questions per context, at most.")
-
-
-class MixConfig(Section):
-    """The share of each kind of record in the built dataset."""
-
-    # seed: "15-20% unanswerable questions with [No sufficient context] labels"; 20% in the
-    # dataset recipe's construction mix.
-    unanswerable: float = Field(
-        0.2, ge=0, lt=1, description="Fraction of records whose context cannot answer."
-    )
-
-
-class AugmentConfig(Section):
-    """New training records made from existing ones (training split only)."""
-
-    swap: int = Field(
-        0, ge=0, le=10,
-        description="Answer-swapped copies per answerable training record: the answer is "
-        "replaced in context and answer, so only reading the context can answer it.",
-    )
 
 
 class SplitConfig(Section):
@@ -66,6 +46,10 @@ class DataConfig(Section):
     max_file_mb: float = Field(
         50, gt=0, description="Files larger than this are skipped with a message."
     )
+    pii: PIIConfig = Field(default_factory=PIIConfig)
+    card: CardConfig = Field(default_factory=CardConfig)
+    version: VersionConfig = Field(default_factory=VersionConfig)
+    size: SizeConfig = Field(default_factory=SizeConfig)
     chunk: ChunkConfig = Field(default_factory=ChunkConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     mix: MixConfig = Field(default_factory=MixConfig)

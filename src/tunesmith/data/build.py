@@ -12,7 +12,7 @@ from typing import Any
 from tunesmith.config import RunConfig
 from tunesmith.data.augment import swap_answers
 from tunesmith.data.chunk import Context, chunk_documents
-from tunesmith.data.generate import GENERATORS
+from tunesmith.data.generate import generate_questions, make_generator
 from tunesmith.data.schema import QARecord, write_records
 from tunesmith.data.sources import Document, Skip
 from tunesmith.data.sources.ingest import Ingested, ingest_sources
@@ -57,12 +57,15 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
     split_of = {doc_id: name for name, ids in doc_splits.items() for doc_id in ids}
 
     step(f"generating questions for {len(contexts)} contexts")
-    generator = GENERATORS.get(data.generate.generator)()
+    generator = make_generator(data.generate, cache_dir=config.run_dir / "data" / "cache",
+                               seed=config.seed)
     by_split: dict[str, list[QARecord]] = {name: [] for name in SPLITS}
     contexts_by_split: dict[str, list[Context]] = {name: [] for name in SPLITS}
-    for ctx in contexts:
+    for ctx, records in zip(
+        contexts, generate_questions(generator, contexts, data.generate.per_context), strict=True
+    ):
         contexts_by_split[split_of[ctx.doc_id]].append(ctx)
-        by_split[split_of[ctx.doc_id]].extend(generator.generate(ctx, data.generate.per_context))
+        by_split[split_of[ctx.doc_id]].extend(records)
 
     if data.augment.swap:
         step(f"swapping answers ({data.augment.swap} per training record)")

@@ -6,7 +6,7 @@ import pytest
 
 from tunesmith.data.chunk import chunk_document, split_sentences
 from tunesmith.data.generate import GENERATORS
-from tunesmith.data.generate.rules import drafts_for_sentence
+from tunesmith.data.generate.patterns import drafts_for_sentence
 from tunesmith.data.schema import QARecord, read_records, write_records
 from tunesmith.data.sources import Document, read_documents
 from tunesmith.data.sources.text import SourceError, markdown_to_text
@@ -56,7 +56,7 @@ def test_rules_skip_sentences_they_cannot_ask_about(sentence: str) -> None:
 def test_generator_spans_are_verified_against_the_context() -> None:
     doc = Document("ports.md", markdown_to_text(DOC)[1], "ports.md")
     contexts = chunk_document(doc, max_chars=400, min_chars=40)
-    generator = GENERATORS.get("rules")()
+    generator = GENERATORS.get("patterns")()
     records = [r for c in contexts for r in generator.generate(c, limit=10)]
     assert len(records) == 5
     for r in records:
@@ -68,7 +68,7 @@ def test_generator_spans_are_verified_against_the_context() -> None:
 def test_generator_limit_spreads_over_context() -> None:
     doc = Document("ports.md", markdown_to_text(DOC)[1], "ports.md")
     ctx = chunk_document(doc, max_chars=2000, min_chars=2000)[0]
-    records = GENERATORS.get("rules")().generate(ctx, limit=2)
+    records = GENERATORS.get("patterns")().generate(ctx, limit=2)
     assert len(records) == 2
     assert records[0].answer == "7420" and records[1].answer != "7 days"
 

@@ -1,6 +1,16 @@
-"""Question generators, registered by name in :data:`GENERATORS`."""
+"""Question generators, registered by name in :data:`GENERATORS`.
 
-from tunesmith.data.generate.base import GENERATORS, QuestionGenerator
-from tunesmith.data.generate.rules import RuleGenerator
+``rules`` (spaCy parse + sentence patterns, offline), ``patterns`` (regex only, no model),
+``llm`` (an OpenAI-compatible chat endpoint) and ``hf`` (a local transformers model).
+"""
 
-__all__ = ["GENERATORS", "QuestionGenerator", "RuleGenerator"]
+from tunesmith.data.generate import patterns, rules
+from tunesmith.data.generate.base import (
+    GENERATORS,
+    QuestionGenerator,
+    generate_questions,
+    make_generator,
+)
+
+__all__ = ["GENERATORS", "QuestionGenerator", "generate_questions", "make_generator", "patterns",
+           "rules"]

