@@ -118,7 +118,8 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
         model: type[BaseModel] | None = RunConfig
         node: dict[str, Any] = raw
         for depth, part in enumerate(parts):
-            if model is not None and part not in model.model_fields:
+            if (model is not None and part not in model.model_fields
+                    and model.model_config.get("extra") != "allow"):  # allow: checked later
                 hint = _nearest(part, model.model_fields)
                 near = ".".join([*parts[:depth], hint]) if hint else ""
                 suggestion = f"; did you mean '{near}'?" if hint else ""

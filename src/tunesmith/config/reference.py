@@ -66,7 +66,25 @@ def render_reference() -> str:
         doc = (sub.__doc__ or "").strip().splitlines()[0] if sub.__doc__ else ""
         lines += [f"## `{name}:`", "", doc, "", "| key | type | default | meaning |",
                   "| --- | --- | --- | --- |", *_rows(sub, f"{name}."), ""]
+    lines += _method_options()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _method_options() -> list[str]:
+    """``method:``'s other keys depend on ``method.name``: one table per registered method."""
+    from tunesmith.methods import METHODS
+
+    lines = ["## `method:` keys of each method", "",
+             "Besides `name`, `method:` takes the keys of the chosen method "
+             "(see docs/methods.md).", ""]
+    for name in METHODS.names():
+        cls = METHODS.get(name)
+        doc = (cls.Options.__doc__ or "").strip().splitlines()[0] if cls.Options.__doc__ else ""
+        rows = _rows(cls.Options, "method.")
+        lines += [f"### `name: {name}` ({cls.family})", "", doc, ""]
+        lines += (["| key | type | default | meaning |", "| --- | --- | --- | --- |", *rows, ""]
+                  if rows else ["No keys of its own.", ""])
+    return lines
 
 
 if __name__ == "__main__":

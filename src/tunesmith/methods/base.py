@@ -11,6 +11,26 @@ The training workflow never branches on a method's name: it asks the method.
         Options = HoulsbyOptions          # a config Section: the method's own keys
 
         def prepare(self, model, options): ...
+
+How the workflow (train/sft.py) drives a method, in order:
+
+1. ``cls()`` with no arguments, then ``method.total_steps = N`` (the optimizer steps planned).
+2. ``load_kwargs(options)``: extra ``from_pretrained`` keyword arguments for the base model
+   (QLoRA's ``quantization_config``); ``{}`` for most methods.
+3. ``prepare(model, options)``: the model to train. Only the intended parameters may have
+   ``requires_grad=True``. PEFT methods return a ``PeftModel``.
+4. Each training step: the loss is the model's loss + ``extra_loss(model)`` (if not None);
+   after each optimizer step, before ``zero_grad``, every ``step_hooks(model)`` callable is
+   called with the global step.
+5. ``save(model, directory)``; later ``load(base, directory)`` rebuilds it (evaluation, the
+   method matrix). The workflow also writes ``tunesmith_method.json`` ({name, options}) beside
+   what ``save`` writes, so evaluation knows which method loads the folder: do not use that
+   file name.
+6. ``merge(model)`` where ``mergeable``; otherwise ``MergeNotSupportedError`` saying why.
+
+``trains_base`` says whether the method unfreezes parameters of the base model itself (full,
+freeze, bitfit on existing biases, head_mask): the method matrix checks that methods with
+``trains_base = False`` leave every original parameter frozen.
 """
 
 from __future__ import annotations
@@ -44,6 +64,12 @@ class TuningMethod:
     paper: ClassVar[str]  # the citation, also in the module docstring
     Options: ClassVar[type[Section]] = NoOptions
     mergeable: ClassVar[bool] = False
+    trains_base: ClassVar[bool] = False
+    total_steps: int | None = None  # set by the workflow before prepare (AdaLoRA's schedule)
+
+    def load_kwargs(self, options: Any) -> dict[str, Any]:
+        """Extra ``from_pretrained`` arguments for the base model (a quantization config)."""
+        return {}
 
     def prepare(self, model: nn.Module, options: Any) -> nn.Module:
         """Freeze the base and add/unfreeze what this method trains; return the model to train."""
