@@ -65,8 +65,8 @@ def html_to_text(markup: bytes | str, encoding: str | None = None) -> tuple[str,
             tag.decompose()
     main = _main_content(soup)
     if not title:
-        h1 = main.find("h1")
-        title = h1.get_text(" ", strip=True) if h1 else ""
+        heading = main.find(_HEADINGS)
+        title = heading.get_text(" ", strip=True) if heading else ""
     for br in main.find_all("br"):
         br.replace_with("\n")
     for heading in main.find_all(_HEADINGS):

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 from tunesmith.data.sources import html, jsonl, pdf, squad, text  # noqa: E402,F401  # isort: skip
 
 
+DEFAULT_KINDS = ("md", "txt", "html", "pdf")
+
+
 @dataclass
 class SourceResult:
     """The documents read from one or more sources and the files (or lines) skipped."""
@@ -81,7 +84,7 @@ def read_file(file: Path, kind: str, doc_id: str, options: ReadOptions,
     return result
 
 
-def read_path(path: Path, kinds: Sequence[str] = ("md", "txt"), kind: str = "auto",
+def read_path(path: Path, kinds: Sequence[str] = DEFAULT_KINDS, kind: str = "auto",
               options: ReadOptions | None = None, max_file_mb: float | None = None
               ) -> SourceResult:
     """Read one file (its ``kind``, or the one its suffix selects) or walk a folder."""
@@ -135,4 +138,10 @@ def ingest_sources(config: RunConfig) -> Ingested:
             seen.add(doc.id)
             ingested.documents.append(doc)
         ingested.skipped.extend(result.skipped)
+    if config.data.pii.enabled and ingested.documents:
+        from tunesmith.data.quality.pii import PIIRedactor
+
+        redacted, counts = PIIRedactor(config.data.pii).redact_documents(ingested.documents)
+        ingested.documents = redacted
+        ingested.pii = dict(sorted(counts.items()))
     return ingested
