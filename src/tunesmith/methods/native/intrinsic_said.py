@@ -45,9 +45,7 @@ class IntrinsicOptions(Section):
         default_factory=lambda: ["all"], description=TARGETS_DESCRIPTION
     )
     dim: int = Field(1000, ge=1, description="Intrinsic dimension: entries of the vector d.")
-    said: bool = Field(
-        True, description="A trainable scale λ per weight (SAID); false: plain DID."
-    )
+    said: bool = Field(True, description="A trainable scale λ per weight (SAID); false: plain DID.")
     projection: Literal["fastfood", "dense"] = Field(
         "fastfood",
         description="fastfood: O(D log D) structured random projection; dense: a Gaussian "
