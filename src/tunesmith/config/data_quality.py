@@ -49,9 +49,11 @@ class QualityConfig(Section):
         ["answerable", "adversarial", "multihop", "ambiguous"],
         description="Kinds the similarity filter applies to (an unanswerable mismatch is "
         "meant to be off-topic); every kind is scored for the report.")
-    pii_scan: bool = Field(
-        True, description="Scan the final records for personal data left after redaction "
-        "(Presidio) and drop those that hold any.")
+    pii_scan: Literal["auto", "off", "report", "drop"] = Field(
+        "auto", description="Scan the final records (Presidio) for personal data that "
+        "redaction should have removed (types data.pii replaces with the placeholder): "
+        "'report' counts findings, 'drop' also rejects the records, 'auto' reports when "
+        "data.pii is enabled and is off otherwise.")
     leakage: bool = Field(
         True, description="Drop records with a near-duplicate in another split (the "
         "held-out copy is kept).")
@@ -96,6 +98,10 @@ class BalanceConfig(Section):
     grade_difficulty: bool = Field(
         True, description="Re-grade every record's difficulty from its features (see "
         "docs/data.md); the generator's label is kept in provenance when it differs.")
+    mix_tolerance: float = Field(
+        0.02, ge=0, le=1, description="Balancing also keeps each answerability share within "
+        "this of the construction's target (data.mix: answerable, unanswerable, and "
+        "adversarial for the ambiguous class).")
     max_drop: float = Field(
         0.3, ge=0, le=1, description="Balancing drops at most this share of a split.")
     tokenizer: str = Field(

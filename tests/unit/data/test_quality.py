@@ -192,7 +192,7 @@ def test_semantic_similarity_orders_related_above_unrelated(
 def test_quality_control_drops_with_stage_and_reason(
     qc_splits: dict[str, list[QARecord]],
 ) -> None:
-    result = run_quality_control(qc_splits, QualityConfig(pii_scan=False))
+    result = run_quality_control(qc_splits, QualityConfig(pii_scan="off"))
     assert [r.id for r in result.splits["train"]] == ["on", "neg"]
     stages = {r.record.id: r.stage for r in result.rejected}
     assert stages == {"gone": "span", "off": "semantic"}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunesmith.config.data_io import PIIConfig
 from tunesmith.config.data_quality import QualityConfig
 from tunesmith.data.quality import dedup, leakage, semantic, spans
 from tunesmith.data.schema import QARecord
@@ -52,25 +53,42 @@ def _check_spans(records: Sequence[QARecord], fuzzy_min: float
     return kept, rejected, methods
 
 
-def _scan_pii(splits: dict[str, list[QARecord]]) -> tuple[list[Rejection], dict[str, Any]]:
-    try:
-        from tunesmith.data.quality.pii import scan_pii
-    except ImportError:
-        return [], {"skipped": "PII scanner (tunesmith.data.quality.pii.scan_pii) not installed"}
+def _scan_pii(splits: dict[str, list[QARecord]], pii: PIIConfig, drop: bool
+              ) -> tuple[list[Rejection], dict[str, Any]]:
+    """Findings of the entity types redaction replaces with its placeholder: any left is a
+    leak (synthetic replacements are PII-shaped by design and not looked for)."""
+    from tunesmith.data.quality.pii import PIIRedactor, scan_pii_many
+
+    redacted = [e for e in {*pii.entities, *pii.per_entity} if pii.action(e) == "redact"]
+    if not redacted:
+        return [], {"skipped": "no entity type is redacted with the placeholder (data.pii)"}
+    redactor = PIIRedactor(pii.model_copy(update={"enabled": True, "entities": sorted(redacted),
+                                                  "per_entity": {}}))
+    texts: dict[str, int] = {}
+    for records in splits.values():
+        for r in records:
+            for text in (r.question, r.answer or "", *r.contexts):
+                texts.setdefault(text, len(texts))
+    findings = scan_pii_many(list(texts), redactor)
     rejected: list[Rejection] = []
     found: Counter[str] = Counter()
+    flagged: list[str] = []
     for name, records in splits.items():
         kept = []
-        for record, entities in zip(records, scan_pii(records), strict=True):
-            if entities:
-                types = sorted({str(e) for e in entities})
+        for r in records:
+            types = sorted({f.entity_type for text in (r.question, r.answer or "", *r.contexts)
+                            for f in findings[texts[text]]})
+            if types:
                 found.update(types)
-                rejected.append(Rejection(record, "pii", f"personal data found: "
-                                          f"{', '.join(types)}"))
+                flagged.append(r.id)
+            if types and drop:
+                rejected.append(Rejection(r, "pii", f"personal data left after redaction: "
+                                                    f"{', '.join(types)}"))
             else:
-                kept.append(record)
+                kept.append(r)
         splits[name] = kept
-    return rejected, {"entities": dict(found)}
+    return rejected, {"entities": dict(found), "records": len(flagged),
+                      "examples": flagged[:20], "dropped": drop}
 
 
 def _similarity_summary(scores: Mapping[str, float], records: Sequence[QARecord],
@@ -92,7 +110,7 @@ def _similarity_summary(scores: Mapping[str, float], records: Sequence[QARecord]
 
 def run_quality_control(
     splits: Mapping[str, Sequence[QARecord]], config: QualityConfig,
-    on_step: Progress | None = None,
+    on_step: Progress | None = None, pii: PIIConfig | None = None,
 ) -> QualityResult:
     """Run the enabled checks on every split; returns what is kept and what was dropped."""
     step = on_step or (lambda _: None)
@@ -109,9 +127,12 @@ def run_quality_control(
             methods.update(found)
         result.summary["spans"] = dict(methods)
 
-    if config.pii_scan:
-        step("scanning for personal data")
-        dropped, pii_summary = _scan_pii(current)
+    scan = config.pii_scan
+    if scan == "auto":
+        scan = "report" if pii is not None and pii.enabled else "off"
+    if scan != "off":
+        step("scanning for personal data left after redaction (Presidio)")
+        dropped, pii_summary = _scan_pii(current, pii or PIIConfig(enabled=True), scan == "drop")
         result.rejected += dropped
         result.summary["pii"] = pii_summary
 
