@@ -1,3 +1,194 @@
-"""``tunesmith data ...``: import, export, check, card, version, size, review."""
+"""``tunesmith data ...``: import, export, card, version, size (build lives in ``main``).
+
+Each command loads its input, calls one library function and prints; with ``--json`` stdout
+carries only the JSON.
+"""
 
 from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tunesmith.cli.common import (
+    ConfigArg,
+    JsonOpt,
+    SetOpt,
+    console,
+    data_app,
+    err_console,
+    guarded,
+    load_run_config,
+)
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="File to write.")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="tunesmith.yaml whose guard/pii settings to use."),
+]
+
+
+def _emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+
+
+def _print_skips(skipped: list[Any], limit: int = 10) -> None:
+    for skip in skipped[:limit]:
+        err_console.print(f"  skipped {skip.where()}: {skip.reason}", highlight=False)
+    if len(skipped) > limit:
+        err_console.print(f"  ... and {len(skipped) - limit} more")
+
+
+@data_app.command("import")
+def data_import(
+    fmt: Annotated[str, typer.Argument(help="squad | nq | hotpotqa")],
+    src: Annotated[Path, typer.Argument(help="The dataset file.")],
+    out: OutOpt,
+    pii: Annotated[bool, typer.Option("--pii", help="Redact PII (data.pii of --config, or "
+                                                    "the defaults) with offsets remapped.")
+                   ] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a public QA dataset (SQuAD 2.0, Natural Questions simplified, HotpotQA) into
+    tunesmith QA records (JSONL)."""
+    from tunesmith.data.formats import IMPORTERS
+    from tunesmith.data.schema import write_records
+
+    def run() -> dict[str, Any]:
+        if not src.exists():
+            raise FileNotFoundError(f"{src}: no such file")
+        result = IMPORTERS.get(fmt).read(src)
+        records = result.records
+        redactions: Counter[str] = Counter()
+        if pii:
+            from tunesmith.config.data_io import PIIConfig
+            from tunesmith.data.quality.pii import PIIRedactor
+
+            settings = (load_run_config(config, None).data.pii if config else PIIConfig())
+            redactor = PIIRedactor(settings.model_copy(update={"enabled": True}))
+            redacted = []
+            for record in records:
+                new, counts = redactor.redact_record(record)
+                redacted.append(new)
+                redactions.update(counts)
+            records = redacted
+        write_records(out, records)
+        return {"out": str(out), "records": len(records),
+                "kinds": dict(Counter(r.kind for r in records)),
+                "skipped": [s.to_dict() for s in result.skipped],
+                "pii_redactions": dict(redactions), "_skips": result.skipped}
+
+    summary = guarded(run)
+    skips = summary.pop("_skips")
+    if as_json:
+        _emit(summary, True)
+        return
+    _print_skips(skips)
+    console.print(f"imported {summary['records']} records {summary['kinds']} -> {out}"
+                  + (f"; {len(skips)} skipped" if skips else "")
+                  + (f"; PII redacted {summary['pii_redactions']}" if pii else ""))
+
+
+@data_app.command("export")
+def data_export(
+    fmt: Annotated[str, typer.Argument(help="squad | prompt | chat | alpaca | sharegpt")],
+    src: Annotated[Path, typer.Argument(help="QA records (JSONL), e.g. runs/<name>/data/"
+                                             "train.jsonl")],
+    out: OutOpt,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export QA records to SQuAD 2.0 JSON or a training format (prompt/completion JSONL,
+    chat messages, Alpaca, ShareGPT)."""
+    from tunesmith.config.guard import GuardConfig
+    from tunesmith.data.formats import EXPORTERS
+    from tunesmith.data.schema import read_records
+
+    def run() -> dict[str, Any]:
+        exporter = EXPORTERS.get(fmt)
+        guard = load_run_config(config, None).guard if config else GuardConfig()
+        records = read_records(src)
+        count = exporter.write(records, out, guard)
+        return {"out": str(out), "format": fmt, "records": count}
+
+    summary = guarded(run)
+    if as_json:
+        _emit(summary, True)
+    else:
+        console.print(f"exported {summary['records']} records as {fmt} -> {out}")
+
+
+@data_app.command("size")
+def data_size(
+    target: Annotated[Path, typer.Argument(help="tunesmith.yaml (its built data) or a "
+                                                "records JSONL file.")],
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Place the dataset in the seed's tiers (proof of concept, MVP, enterprise) and estimate
+    the annotation cost."""
+    from tunesmith.data.size import size_report
+
+    report = guarded(lambda: size_report(target, set_))
+    if as_json:
+        _emit(report, True)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{report['examples']} examples: {report['tier_label']}")
+    for column in ("tier", "minimum", "ideal", "seed cost", "status"):
+        table.add_column(column)
+    for tier in report["tiers"]:
+        table.add_row(tier["label"], f"{tier['minimum']:,}", f"{tier['ideal']:,}",
+                      tier["seed_cost"], tier["status"])
+    console.print(table)
+    cost = report["annotation_cost"]
+    console.print(f"annotation/curation at ${cost['per_example'][0]:g}-"
+                  f"${cost['per_example'][1]:g} per example: "
+                  f"${cost['low']:,.0f}-${cost['high']:,.0f}")
+    if report["next_tier"]:
+        nxt = report["next_tier"]
+        console.print(f"{nxt['missing']:,} more examples reach {nxt['label']} "
+                      f"(${nxt['cost_low']:,.0f}-${nxt['cost_high']:,.0f} to annotate)")
+
+
+@data_app.command("card")
+def data_card(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """(Re)write runs/<name>/data/README.md, the data card, from a built run."""
+    from tunesmith.data.card import write_card_for_run
+
+    cfg = load_run_config(config, set_)
+    path = guarded(lambda: write_card_for_run(cfg))
+    if as_json:
+        _emit({"card": str(path)}, True)
+    else:
+        console.print(f"data card: {path}")
+
+
+@data_app.command("version")
+def data_version(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    message: Annotated[str | None, typer.Option("--message", "-m",
+                                                help="Note for the update history.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Version the built data with DVC: init if needed, add, commit the .dvc file, push to the
+    remote (a local folder by default; S3/GCS by data.version.remote)."""
+    from tunesmith.data.version import version_data
+
+    cfg = load_run_config(config, set_)
+    progress = err_console if as_json else console
+    result = guarded(lambda: version_data(cfg, message=message, console=progress))
+    if as_json:
+        _emit(result, True)
+    else:
+        console.print(f"versioned {result['data_dir']} as {result['md5']} "
+                      f"(.dvc: {result['dvc_file']}; remote {result['remote']}"
+                      + (f"; git commit {result['git_commit'][:10]}" if result['git_commit']
+                         else "") + ")")
