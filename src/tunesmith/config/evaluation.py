@@ -19,3 +19,6 @@ class EvalConfig(Section):
     max_new_tokens: int = Field(32, ge=1, description="Longest generated answer, in tokens.")
     batch_size: int = Field(16, ge=1, description="Prompts generated at once.")
     max_examples: int | None = Field(None, ge=1, description="Score only the first N records.")
+    load_in: Literal["8bit", "4bit"] | None = Field(
+        None, description="Load the models for scoring quantised by bitsandbytes (8-bit LLM.int8 "
+        "or 4-bit nf4) to fit a smaller GPU; null: the checkpoint's own precision.")

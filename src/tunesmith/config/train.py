@@ -33,5 +33,13 @@ class TrainConfig(Section):
     gradient_checkpointing: bool | Literal["auto"] = Field(
         "auto", description="'auto': on for a GPU, off on CPU, where it only costs time."
     )
+    # consumer hardware (docs/training.md): each a switch whose effect `tunesmith compare` measures
+    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw", "adafactor"] = (
+        Field("adamw", description="adamw (torch), adamw_8bit / paged_adamw_8bit (bitsandbytes: "
+              "8-bit optimizer state; 'paged' pages it to CPU memory under GPU memory "
+              "pressure, CUDA only, plain on CPU), paged_adamw (32-bit, paged), adafactor."))
+    offload_optimizer: bool = Field(
+        False, description="Keep optimizer state in CPU memory (DeepSpeed ZeRO-Offload, stage 2) "
+        "on a GPU; on a CPU-only machine the state is already there and this does nothing.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept.")
     logging_steps: int = Field(10, ge=1, description="Log the training loss every N steps.")

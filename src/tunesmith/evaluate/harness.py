@@ -131,7 +131,7 @@ def evaluate_run(
     console: Console | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score each model of ``eval.compare`` on ``eval.split``; writes metrics and predictions."""
-    from peft import PeftModel
+    from tunesmith.methods.saved import load_tuned, quantization_kwargs
 
     records = read_records(data_dir / f"{config.eval.split}.jsonl")
     if config.eval.max_examples:
@@ -143,14 +143,22 @@ def evaluate_run(
     results: dict[str, dict[str, float]] = {}
     all_rows: list[dict[str, Any]] = []
     for label in config.eval.compare:
-        model: Any = load_causal_lm(base_model, revision=config.model.revision,
-                               trust_remote_code=config.model.trust_remote_code)
-        if torch.cuda.is_available():
-            model = model.to("cuda")
+        def load_base(**kwargs: Any) -> Any:
+            quantised = "quantization_config" in kwargs
+            if quantised and torch.cuda.is_available():
+                kwargs["device_map"] = {"": 0}  # bitsandbytes places weights while loading
+            base: Any = load_causal_lm(base_model, revision=config.model.revision,
+                                       trust_remote_code=config.model.trust_remote_code,
+                                       **kwargs)
+            return base.to("cuda") if torch.cuda.is_available() and not quantised else base
+
         if label == "tuned":
-            if adapter_dir is None or not (adapter_dir / "adapter_config.json").exists():
-                raise FileNotFoundError(f"{adapter_dir}: no trained adapter; run training first")
-            model = PeftModel.from_pretrained(model, str(adapter_dir))
+            if adapter_dir is None:
+                raise FileNotFoundError("no trained model; run training first")
+            # the method that saved the folder loads it (a PEFT adapter, or a native method)
+            model: Any = load_tuned(load_base, adapter_dir, config.eval.load_in)
+        else:
+            model = load_base(**quantization_kwargs(config.eval.load_in))
         answers = generate_answers(
             model, tokenizer, records, config.guard, config.eval.max_new_tokens,
             config.eval.batch_size, f"answering ({label})", console,

@@ -65,10 +65,12 @@ def load_causal_lm(
     dtype: torch.dtype | None = None,
     revision: str | None = None,
     trust_remote_code: bool = False,
+    **extra: Any,
 ) -> PreTrainedModel:
     """``AutoModelForCausalLM.from_pretrained`` with tunesmith's offline rules and errors.
 
-    ``dtype=None`` keeps the checkpoint's own dtype (transformers' ``"auto"``).
+    ``dtype=None`` keeps the checkpoint's own dtype (transformers' ``"auto"``); ``extra`` goes
+    to ``from_pretrained`` as is (a method's ``quantization_config``, for example).
     """
     source, local_only = _source(name_or_path)
     kwargs: dict[str, Any] = {
@@ -82,6 +84,7 @@ def load_causal_lm(
         kwargs["adapter_kwargs"] = {"local_files_only": True}
     if dtype is not None:
         kwargs["dtype"] = dtype
+    kwargs.update(extra)
     try:
         model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as error:  # HF raises OSError; bad repo ids a ValueError

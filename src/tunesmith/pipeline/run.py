@@ -91,9 +91,14 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     from tunesmith.train.sft import train_sft
 
     result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console)
-    for reason in result.hardware.reasons:
+    for reason in result.reasons:
         console.print(f"  train: {reason}")
+    m = result.metrics
+    console.print(f"  train: method {config.method.name}: {m['trainable_params']:,} of "
+                  f"{m['total_params']:,} parameters trained ({m['trainable_percent']:.3f}%)")
     return {"metrics": result.metrics, "resumed_from": result.resumed_from,
+            "method": config.method.name, "trainable_params": m["trainable_params"],
+            "trainable_percent": m["trainable_percent"],
             "precision": result.hardware.precision,
             "gradient_checkpointing": result.hardware.gradient_checkpointing}
 

@@ -1,8 +1,13 @@
-"""Supervised fine-tuning with LoRA: PEFT for the adapter, TRL's SFTTrainer for the loop.
+"""Supervised fine-tuning with any registered method: the method shapes the model, TRL trains it.
 
-Read top to bottom: format the records, choose precision from the hardware, wrap the model,
-train with an eval loss each epoch and checkpoints along the way (resuming from the last one),
-then save the adapter in PEFT format so ``PeftModel.from_pretrained(base, path)`` loads it.
+Read top to bottom: format the records, choose precision and optimizer from the hardware, load
+the base the way the method asks (4-bit for QLoRA), let the method prepare it (a ``PeftModel``
+for PEFT methods, a module with only the intended parameters trainable for native ones), score
+the base model's eval loss at step 0, train with the method's extra loss and step hooks and an
+eval loss each epoch, checkpoints along the way (resuming from the last one), then save through
+the method: PEFT adapters load with ``PeftModel.from_pretrained(base, path)``.
+
+No line here names a method: what differs between methods is asked of the method.
 """
 
 from __future__ import annotations
@@ -11,25 +16,37 @@ import json
 import math
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from datasets import Dataset
-from peft import LoraConfig
 from rich.console import Console
+from torch import nn
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_callback import PrinterCallback
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig
+from trl import SFTTrainer as TrlSFTTrainer
 
+from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import read_records
+from tunesmith.methods import METHODS, TuningMethod
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
 from tunesmith.train.format import to_examples
 from tunesmith.train.hardware import HardwareChoice, choose_hardware
+from tunesmith.train.optim import choose_optimizer
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic
+
+METHOD_FILE = "tunesmith_method.json"  # beside what the method saves: which method loads it
+
+ExtraLoss = Callable[[nn.Module, dict[str, Any], Any], torch.Tensor]
+"""``(model, inputs, outputs) -> scalar``: a term added to the training loss (multi-task heads)."""
 
 
 @dataclass
@@ -38,22 +55,70 @@ class TrainResult:
     metrics: dict[str, Any]
     hardware: HardwareChoice
     resumed_from: str | None
+    reasons: list[str] = field(default_factory=list)
 
 
-def lora_config(config: RunConfig) -> LoraConfig:
-    method = config.method
-    return LoraConfig(
-        r=method.r,
-        lora_alpha=method.alpha,
-        lora_dropout=method.dropout,
-        target_modules=method.target_modules,
-        task_type="CAUSAL_LM",
-    )
+class SFTTrainer(TrlSFTTrainer):
+    """TRL's SFTTrainer plus the method's extra loss and any registered extra losses.
+
+    ``extra_losses`` is the hook for other components: each callable gets the model, the batch
+    and the model's outputs and returns a scalar tensor added to the loss (training only).
+    """
+
+    def __init__(self, *args: Any, method: TuningMethod,
+                 extra_losses: list[ExtraLoss] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.method = method
+        self.extra_losses = list(extra_losses or [])
+
+    def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
+                                             num_items_in_batch=num_items_in_batch)
+        if model.training:
+            extra = self.method.extra_loss(model)
+            if extra is not None:
+                loss = loss + extra
+            for term in self.extra_losses:
+                loss = loss + term(model, inputs, outputs)
+        return (loss, outputs) if return_outputs else loss
+
+
+class StepHooksCallback(TrainerCallback):
+    """Calls the method's step hooks after each optimizer step, before ``zero_grad``
+    (the Trainer's ``on_optimizer_step`` event sits exactly there)."""
+
+    def __init__(self, hooks: list[Callable[[int], None]]):
+        self.hooks = hooks
+
+    def on_optimizer_step(self, args: TrainingArguments, state: TrainerState,
+                          control: TrainerControl, **kwargs: Any) -> None:
+        for hook in self.hooks:
+            hook(state.global_step)
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameters; a 4-bit parameter packs two values per stored byte."""
+    trainable = total = 0
+    for param in model.parameters():
+        n = param.numel()
+        if type(param).__name__ == "Params4bit":
+            n *= 2
+        total += n
+        trainable += n if param.requires_grad else 0
+    return trainable, total
 
 
 def _steps_per_epoch(n_examples: int, config: RunConfig) -> int:
     per_step = config.train.batch_size * config.train.gradient_accumulation_steps
     return max(1, math.ceil(n_examples / per_step))
+
+
+def planned_steps(n_examples: int, config: RunConfig) -> int:
+    """Optimizer steps the run will take: ``max_steps`` if set, else epochs x steps/epoch."""
+    if config.train.max_steps:
+        return config.train.max_steps
+    return max(1, math.ceil(config.train.epochs * _steps_per_epoch(n_examples, config)))
 
 
 def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
@@ -97,20 +162,31 @@ def train_sft(
     data_dir: Path,
     out_dir: Path,
     console: Console | None = None,
+    extra_losses: list[ExtraLoss] | None = None,
 ) -> TrainResult:
     train_records = read_records(data_dir / "train.jsonl")
     val_records = read_records(data_dir / "val.jsonl")
     if not train_records:
         raise ValueError(f"{data_dir / 'train.jsonl'}: no training records")
     hardware = choose_hardware(config.train)
-
-    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
-                               trust_remote_code=config.model.trust_remote_code)
-    model = load_causal_lm(base_model, dtype=hardware.torch_dtype, revision=config.model.revision,
-                           trust_remote_code=config.model.trust_remote_code)
+    optimizer = choose_optimizer(config.train, hardware.device)
 
     train_ds = Dataset.from_list(to_examples(train_records, config.guard))
     eval_ds = Dataset.from_list(to_examples(val_records, config.guard)) if val_records else None
+
+    # the method: built from the registry, told the schedule, asked how to load the base
+    options = config.method.options
+    method = METHODS.get(config.method.name)()
+    method.total_steps = planned_steps(len(train_ds), config)
+    if hasattr(method, "tokenizer_path"):  # soft prompts initialised from text
+        method.tokenizer_path = base_model
+    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
+                               trust_remote_code=config.model.trust_remote_code)
+    base = load_causal_lm(base_model, dtype=hardware.torch_dtype, revision=config.model.revision,
+                          trust_remote_code=config.model.trust_remote_code,
+                          **method.load_kwargs(options))
+    model = method.prepare(base, options)
+    trainable, total = count_parameters(model)
 
     t = config.train
     steps_per_epoch = _steps_per_epoch(len(train_ds), config)
@@ -153,6 +229,8 @@ def train_sft(
         seed=config.seed,
         data_seed=config.seed,
         dataloader_num_workers=0,
+        include_num_input_tokens_seen="non_padding",
+        **optimizer.kwargs,
     )
     trainer = SFTTrainer(
         model=model,
@@ -160,15 +238,27 @@ def train_sft(
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
-        peft_config=lora_config(config),
-        callbacks=[RichProgressCallback("fine-tuning", console),
-                   MetricsFileCallback(out_dir / "metrics.jsonl")],
+        method=method,
+        extra_losses=extra_losses,
+        callbacks=[RichProgressCallback(f"fine-tuning ({config.method.name})", console),
+                   MetricsFileCallback(out_dir / "metrics.jsonl"),
+                   StepHooksCallback(method.step_hooks(model))],
     )
     trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl report the logs
+    metrics: dict[str, Any] = {
+        "method": config.method.name, "trainable_params": trainable, "total_params": total,
+        "trainable_percent": 100.0 * trainable / total if total else 0.0,
+    }
+    if eval_ds is not None:
+        metrics["base_eval_loss"] = _base_eval_loss(trainer, config, base_model, hardware)
     if console is not None and resume:
         console.print(f"resuming from {resume}")
     output = trainer.train(resume_from_checkpoint=resume)
-    metrics: dict[str, Any] = dict(output.metrics)
+    metrics.update(output.metrics)
+    seen = int(trainer.state.num_input_tokens_seen or 0)
+    runtime = float(output.metrics.get("train_runtime") or 0.0)
+    metrics["train_tokens"] = seen
+    metrics["train_tokens_per_second"] = seen / runtime if runtime > 0 else None
     if eval_ds is not None:
         metrics.update(trainer.evaluate())
     MetricsFileCallback(out_dir / "metrics.jsonl").on_log(
@@ -176,17 +266,47 @@ def train_sft(
     )
 
     adapter_dir = out_dir / "adapter"
-    _save_atomically(trainer, tokenizer, adapter_dir)
-    return TrainResult(adapter_dir, metrics, hardware, resume)
+    _save_atomically(method, model, tokenizer, adapter_dir,
+                     {"name": config.method.name, "options": options.model_dump(mode="json"),
+                      "tunesmith_version": __version__, "trainable_params": trainable,
+                      "total_params": total})
+    reasons = [*hardware.reasons, *optimizer.reasons]
+    return TrainResult(adapter_dir, metrics, hardware, resume, reasons)
 
 
-def _save_atomically(trainer: SFTTrainer, tokenizer: Any, adapter_dir: Path) -> None:
-    """Save into a temporary sibling, then swap it into place."""
+def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,
+                    hardware: HardwareChoice) -> float:
+    """The untouched base model's loss on the validation split, on the same batches.
+
+    A PEFT model scores its base with the adapter switched off; a native method changed the
+    module itself, so a second copy of the base is loaded for the measurement and dropped.
+    """
+    model: Any = trainer.model
+    if hasattr(model, "disable_adapter"):
+        with model.disable_adapter():
+            result = trainer.evaluate(metric_key_prefix="base_eval")
+    else:
+        base: Any = load_causal_lm(base_model, dtype=hardware.torch_dtype,
+                                   revision=config.model.revision,
+                                   trust_remote_code=config.model.trust_remote_code)
+        trainer.model = base.to(trainer.args.device)
+        try:
+            result = trainer.evaluate(metric_key_prefix="base_eval")
+        finally:
+            trainer.model = model
+            del base
+    trainer.accelerator.free_memory()  # drop what evaluate() prepared; train() prepares anew
+    return float(result["base_eval_loss"])
+
+
+def _save_atomically(method: TuningMethod, model: nn.Module, tokenizer: Any, adapter_dir: Path,
+                     record: dict[str, Any]) -> None:
+    """Save through the method into a temporary sibling, then swap it into place."""
     adapter_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=adapter_dir.parent))
-    model: Any = trainer.model
-    model.save_pretrained(str(tmp))
+    method.save(model, tmp)
     tokenizer.save_pretrained(str(tmp))
+    write_json_atomic(tmp / METHOD_FILE, record)
     if adapter_dir.exists():
         shutil.rmtree(adapter_dir)
     tmp.rename(adapter_dir)
