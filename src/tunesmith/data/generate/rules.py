@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate.base import GENERATORS, span_record
 from tunesmith.data.generate.patterns import sentence_drafts
-from tunesmith.data.nlp import load_spacy
+from tunesmith.data.nlp import SPACY_MODEL, parse
 from tunesmith.data.schema import QARecord
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class Draft:
     end: int
     rule: str
     priority: int
+    subject: bool = False  # the answer was the clause's subject: "Who <verb phrase>?"
 
 
 def _core(head: Token) -> tuple[int, int]:
@@ -416,7 +417,7 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
         if not 3 <= n_words <= _MAX_QUESTION_TOKENS or answer.lower() in question.lower():
             continue
         drafts.append(Draft(question, doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), rule,
-                            priority))
+                            priority, subject=bool(gap & clause.subject_ids)))
     return drafts
 
 
@@ -496,9 +497,9 @@ class SpacyRuleGenerator:
     def generate_batch(
         self, contexts: Sequence[Context], limit: int, on_done: Callable[[int], None] | None = None
     ) -> list[list[QARecord]]:
-        nlp = load_spacy(self.model) if self.model else load_spacy()
+        docs = parse([c.text for c in contexts], self.model or SPACY_MODEL)
         out = []
-        for context, doc in zip(contexts, nlp.pipe(c.text for c in contexts), strict=True):
+        for context, doc in zip(contexts, docs, strict=True):
             grouped = drafts_for_doc(doc)
             for sent_start, pattern in sentence_drafts(context.text):
                 if pattern.rule not in _PATTERNS_KEPT:

@@ -1,0 +1,128 @@
+"""Paraphrased questions: the same question in other words, with the same answer span.
+
+seed: "Paraphrase Generation ... Input: How to reset password? -> What's the password recovery
+procedure?". Two backends:
+
+* ``template`` (offline): rewrites that keep the meaning by construction: the wh-phrase said
+  another way ("Where" -> "In what place", "How many" -> "What number of", "When" -> "In what
+  year" when the answer is a year, "Which N" <-> "What N"), a frame around the question
+  ("According to the text, ..."), and a short table of verb synonyms. Context and answer do not
+  change, so the answer span stays valid.
+* ``llm`` / ``hf``: the generate section's backend is asked for paraphrases as JSON; a
+  paraphrase that contains the answer, repeats the question or is empty is rejected.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+
+from tunesmith.data.schema import QARecord
+from tunesmith.data.unanswerable import Rejection
+from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
+from tunesmith.utils.hashing import sha256_bytes
+
+_WH = [
+    (re.compile(r"^Where (?=\w)"), ["In what place ", "At what location "]),
+    (re.compile(r"^How many (?=\w)"), ["What number of "]),
+    (re.compile(r"^Who (?=\w)"), ["Which person "]),
+    (re.compile(r"^Which (?=\w)"), ["What "]),
+]
+_FRAMES = ["According to the text, {q}", "Based on the passage, {q}", "From the context, {q}",
+           "In the passage, {q}"]
+_SYNONYMS = {
+    "begin": "start", "began": "started", "begins": "starts", "end": "finish", "ended": "finished",
+    "build": "construct", "built": "constructed", "create": "make", "created": "made",
+    "large": "big", "small": "little", "show": "demonstrate", "shows": "demonstrates",
+    "use": "employ", "used": "employed", "uses": "employs", "help": "assist",
+    "helped": "assisted", "buy": "purchase", "bought": "purchased", "get": "obtain",
+    "often": "frequently", "quickly": "rapidly", "important": "significant", "main": "principal",
+    "called": "named", "known": "recognised", "defines": "specifies", "define": "specify",
+}
+_YEAR = re.compile(r"^\d{3,4}$")
+
+Paraphraser = Callable[[Sequence[QARecord], int], list[list[str]]]
+
+
+def template_paraphrases(record: QARecord, rng: random.Random) -> list[str]:
+    """Offline rewrites of ``record.question``, most different first."""
+    question = record.question
+    out: list[str] = []
+    for pattern, replacements in _WH:
+        if pattern.search(question):
+            for replacement in replacements:
+                if replacement.startswith("Which person") and record.answer and not (
+                    record.answer[:1].isupper()
+                ):
+                    continue  # "who" about a group noun phrase is not a person
+                out.append(pattern.sub(replacement, question, count=1))
+    if question.startswith("When ") and record.answer and _YEAR.match(record.answer):
+        out.append("In what year " + question[len("When "):])
+    words = question.split()
+    swapped = [_SYNONYMS.get(w, w) for w in words]
+    if swapped != words:
+        out.append(" ".join(swapped))
+    base = out[0] if out else question
+    frame = rng.choice(_FRAMES)
+    out.append(frame.format(q=base[0].lower() + base[1:] if not _proper_start(base) else base))
+    return [q for q in dict.fromkeys(out) if q != question]
+
+
+def _proper_start(question: str) -> bool:
+    first = question.split()[0]
+    return first not in ("What", "Which", "Who", "Where", "When", "How", "In", "At", "Why")
+
+
+def valid_paraphrase(record: QARecord, text: str) -> str | None:
+    """Why ``text`` is no usable paraphrase of ``record.question`` (None when it is)."""
+    text = text.strip()
+    if not text or len(text.split()) < 3:
+        return "empty or too short"
+    if normalize_answer(text) == normalize_answer(record.question):
+        return "the same as the question"
+    answer = normalize_answer(record.answer or "")
+    if answer and f" {answer} " in f" {normalize_answer(text)} ":
+        return "gives the answer away"
+    if not text.endswith("?"):
+        return "not a question"
+    return None
+
+
+def paraphrase_records(
+    records: Sequence[QARecord],
+    copies: int,
+    seed: int,
+    paraphraser: Paraphraser | None = None,
+) -> tuple[list[QARecord], list[Rejection]]:
+    """Up to ``copies`` paraphrased copies of each answerable record."""
+    rng = random.Random(seed)
+    pool = [r for r in records if r.answer is not None and r.kind == "answerable"]
+    if copies <= 0 or not pool:
+        return [], []
+    if paraphraser is not None:
+        texts = paraphraser(pool, copies)
+        backend = "model"
+    else:
+        texts = [template_paraphrases(r, rng) for r in pool]
+        backend = "template"
+    made: list[QARecord] = []
+    rejected: list[Rejection] = []
+    for record, options in zip(pool, texts, strict=True):
+        kept = 0
+        for text in options:
+            if kept >= copies:
+                break
+            variant = record.model_copy(update={
+                "id": f"{record.id}_p" + sha256_bytes(text.encode())[:8],
+                "question": " ".join(text.split()),
+                "provenance": {**record.provenance, "augment": "paraphrase",
+                               "paraphrase_backend": backend, "source_record": record.id},
+            })
+            reason = valid_paraphrase(record, text)
+            if reason:
+                rejected.append(Rejection(variant, "augment", f"paraphrase: {reason}"))
+                continue
+            made.append(variant)
+            kept += 1
+    return made, rejected
