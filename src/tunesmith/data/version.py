@@ -11,6 +11,7 @@ file, the ``.gitignore`` beside it, ``.dvc/config``); ``dvc push``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -68,9 +69,16 @@ def remote_url(config: RunConfig) -> str:
 
 @contextlib.contextmanager
 def _dvc_output_to_stderr() -> Any:
-    """DVC prints hints on stdout; ``--json`` promises that stdout holds only the JSON."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
+    """DVC logs hints ("To track the changes with git, run ...") at INFO on stdout;
+    ``--json`` promises that stdout holds only the JSON, and the steps are ours to tell."""
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _commit(root: Path, paths: list[Path], message: str) -> str | None:

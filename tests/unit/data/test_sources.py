@@ -167,3 +167,23 @@ def test_ingest_sources_keeps_ids_stable_and_unique(tmp_path: Path) -> None:
     assert first.skipped[0].to_dict()["stage"] == "ingest"
     assert ingest_sources(config).documents == first.documents
     assert first.pii == {}
+
+
+def test_build_on_only_broken_files_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tunesmith.cli.main import app
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "empty.md").write_text("")
+    (tmp_path / "docs" / "bin.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "docs" / "t.jsonl").write_text("{broken\n")
+    (tmp_path / "tunesmith.yaml").write_text(
+        f"name: b\noutput_dir: {tmp_path / 'runs'}\ndata:\n"
+        "  sources: [{path: docs, kinds: [md, txt, jsonl]}]\n")
+    done = CliRunner().invoke(app, ["data", "build", str(tmp_path / "tunesmith.yaml")])
+    said = " ".join(done.output.split())
+    assert done.exit_code == 1, done.output
+    assert "no document could be read from data.sources (3 skipped" in said
+    assert "bin.txt: binary file" in said and "t.jsonl:1: not valid JSON" in said
+    assert "Traceback" not in done.output

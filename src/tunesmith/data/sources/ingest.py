@@ -138,6 +138,10 @@ def ingest_sources(config: RunConfig) -> Ingested:
             seen.add(doc.id)
             ingested.documents.append(doc)
         ingested.skipped.extend(result.skipped)
+    if not ingested.documents:
+        reasons = "; ".join(f"{s.where()}: {s.reason}" for s in ingested.skipped[:5])
+        raise SourceError(f"no document could be read from data.sources "
+                          f"({len(ingested.skipped)} skipped: {reasons})")
     if config.data.pii.enabled and ingested.documents:
         from tunesmith.data.quality.pii import PIIRedactor
 

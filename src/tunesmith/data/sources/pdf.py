@@ -6,6 +6,7 @@ A PDF without a text layer (a scan) is skipped with a reason; OCR is out of scop
 from __future__ import annotations
 
 import io
+import logging
 import re
 
 from pypdf import PdfReader
@@ -18,6 +19,18 @@ _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
 
 def pdf_to_text(raw: bytes) -> tuple[str, str]:
     """(title, text) of a PDF; raises :class:`SkipFile` for an unreadable one."""
+    # pypdf logs what it repairs ("EOF marker not found"); a broken file becomes one skip
+    # with one reason instead
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _pdf_to_text(raw)
+    finally:
+        logger.setLevel(level)
+
+
+def _pdf_to_text(raw: bytes) -> tuple[str, str]:
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
