@@ -192,3 +192,122 @@ def data_version(
                       f"(.dvc: {result['dvc_file']}; remote {result['remote']}"
                       + (f"; git commit {result['git_commit'][:10]}" if result['git_commit']
                          else "") + ")")
+
+
+# -- review rounds and data stats (H-data-qc) --------------------------------------------------
+
+review_app = typer.Typer(help="Human review rounds: export, import decisions, rates.",
+                         no_args_is_help=True)
+data_app.add_typer(review_app, name="review")
+RoundOpt = Annotated[str, typer.Option("--round", "-r", help="Review round: correctness, "
+                                       "relevance or adjudication (data.review.expected).")]
+
+
+def _print_rates(rates: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Review rounds: rejection rate against the seed's range")
+    for column in ("round", "reviewed", "rejected", "rate", "expected", ""):
+        table.add_column(column, justify="right" if column in ("reviewed", "rejected",
+                                                               "rate") else "left")
+    for name, r in rates["rounds"].items():
+        low, high = r["expected"]
+        table.add_row(name, str(r["reviewed"]), str(r["rejected"]), f"{r['rate']:.1%}",
+                      f"{low:.0%}-{high:.0%}", "[green]within[/green]" if r["within"]
+                      else "[red]outside[/red]")
+    console.print(table)
+
+
+@review_app.command("export")
+def review_export(
+    config: ConfigArg,
+    round_name: RoundOpt = "correctness",
+    out: OutOpt = Path("review.csv"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, or json (Label Studio / "
+                                     "Argilla).")] = "csv",
+    split: Annotated[str, typer.Option(help="train, val, test or all.")] = "all",
+    sample: Annotated[int | None, typer.Option(help="Review a seeded sample of N records.")]
+    = None,
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the records a round reviews (those no earlier round rejected) for reviewers."""
+    from tunesmith.data.review import ReviewError, export_round
+
+    cfg = load_run_config(config, set_)
+
+    def run() -> tuple[list[Path], int]:
+        if fmt not in ("csv", "json"):
+            raise ReviewError(f"--format {fmt!r}: expected csv or json")
+        if split not in ("train", "val", "test", "all"):
+            raise ReviewError(f"--split {split!r}: expected train, val, test or all")
+        return export_round(cfg.run_dir / "data", cfg.resolve(cfg.data.review.dir),
+                            list(cfg.data.review.expected), round_name, out,
+                            "csv" if fmt == "csv" else "json", split, sample, cfg.seed)
+
+    files, count = guarded(run)
+    if as_json:
+        _emit({"round": round_name, "records": count, "files": [str(f) for f in files]}, True)
+    else:
+        console.print(f"round {round_name}: {count} records to review in "
+                      f"{', '.join(str(f) for f in files)}")
+
+
+@review_app.command("import")
+def review_import(
+    config: ConfigArg,
+    path: Annotated[Path, typer.Argument(help="Reviewed CSV, or Label Studio JSON export.")],
+    round_name: RoundOpt = "correctness",
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Save reviewers' decisions for a round; the next `data build` applies them."""
+    from tunesmith.data.review import import_round
+
+    cfg = load_run_config(config, set_)
+    saved, rates = guarded(lambda: import_round(
+        cfg.resolve(cfg.data.review.dir), list(cfg.data.review.expected), round_name, path,
+        cfg.data.review.expected))
+    if as_json:
+        _emit({"saved": str(saved), **rates}, True)
+    else:
+        console.print(f"saved {saved}; run `tunesmith data build` to apply")
+        _print_rates(rates)
+
+
+@review_app.command("stats")
+def review_stats(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Rejection rate of every saved round against the seed's expected range."""
+    from tunesmith.data.review import load_rounds, review_rates
+
+    cfg = load_run_config(config, set_)
+    rounds = list(cfg.data.review.expected)
+    rates = guarded(lambda: review_rates(load_rounds(cfg.resolve(cfg.data.review.dir), rounds),
+                                         cfg.data.review.expected))
+    if as_json:
+        _emit(rates, True)
+    elif not rates["rounds"]:
+        console.print("no review decisions yet: `tunesmith data review export`, then `import`")
+    else:
+        _print_rates(rates)
+
+
+@data_app.command("stats")
+def data_stats(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Token lengths of the built data against the seed's ranges, re-measured with the model's
+    tokenizer where it can be loaded (the built-in model's, once its stage has run)."""
+    from tunesmith.data.stats import measure_built_lengths
+
+    cfg = load_run_config(config, set_)
+    report = guarded(lambda: measure_built_lengths(cfg))
+    if as_json:
+        _emit(report, True)
+        return
+    console.print(f"token lengths, counted by {report['counted_by']}:")
+    for field in ("question", "context", "answer"):
+        r = report.get(field, {})
+        if r.get("n"):
+            console.print(f"  {field:8} n={r['n']:<6} median {r['median']:<5} range "
+                          f"{r['min']}-{r['max']}; {r['within_range']:.0%} within the seed's "
+                          f"{r['range'][0]}-{r['range'][1]} ({r['below']} below, "
+                          f"{r['above']} above)")

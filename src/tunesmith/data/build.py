@@ -1,5 +1,8 @@
-"""The minimal data workflow: ingest -> chunk -> generate -> split by document -> mismatch
-negatives -> JSONL. Read top to bottom; the dataset-factory issue adds stages between these."""
+"""The data workflow, top to bottom: ingest (with skips) -> redact -> chunk -> split by
+document -> generate -> construct the mix -> augment -> quality control -> review decisions ->
+balance -> write the splits, rejected.jsonl, stats.json, the data card and the data report.
+
+Every record dropped on the way is a ``Rejection`` (stage, reason) in ``rejected.jsonl``."""
 
 from __future__ import annotations
 
@@ -13,10 +16,13 @@ from tunesmith.config import RunConfig
 from tunesmith.data.augment import swap_answers
 from tunesmith.data.chunk import Context, chunk_documents
 from tunesmith.data.generate import generate_questions, make_generator
+from tunesmith.data.quality.run import run_quality_control
+from tunesmith.data.review import apply_review, load_rounds, review_rates
 from tunesmith.data.schema import QARecord, write_records
 from tunesmith.data.sources import Document, Skip
 from tunesmith.data.sources.ingest import Ingested, ingest_sources
 from tunesmith.data.split import SPLITS, split_documents
+from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
 from tunesmith.data.unanswerable import Rejection, count_for_fraction, make_unanswerable
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 
@@ -31,6 +37,10 @@ class BuiltDataset:
     rejected: list[Rejection] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)  # ingest: files/lines not read
     pii: dict[str, int] = field(default_factory=dict)  # redactions per entity type
+    quality: dict[str, Any] = field(default_factory=dict)  # what each check found
+    similarity: dict[str, float] = field(default_factory=dict)  # record id -> q-c cosine
+    review: dict[str, Any] = field(default_factory=dict)  # rejection rate per review round
+    balance: dict[str, Any] = field(default_factory=dict)  # shares before/after per split
 
 
 def load_documents(config: RunConfig) -> Ingested:
@@ -81,8 +91,45 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
         )
         rejected.extend(dropped)
         by_split[name] = sorted(answerable + negatives, key=lambda r: r.id)
-    return BuiltDataset(by_split, documents, doc_splits, rejected, ingested.skipped,
-                        ingested.pii)
+    built = BuiltDataset(by_split, documents, doc_splits, rejected, ingested.skipped,
+                         ingested.pii)
+    return check_and_balance(config, built, step)
+
+
+def _mix_targets(config: RunConfig) -> dict[str, float]:
+    """The construction's shares per answerability class (see ``tunesmith.data.stats``)."""
+    mix = config.data.mix
+    answerable = getattr(mix, "answerable", None)
+    targets = {"unanswerable": mix.unanswerable}
+    if answerable is not None:
+        targets["answerable"] = answerable
+    adversarial = getattr(mix, "adversarial", None)
+    if adversarial is not None:
+        targets["ambiguous"] = adversarial
+    return targets
+
+
+def check_and_balance(config: RunConfig, built: BuiltDataset, step: Progress) -> BuiltDataset:
+    """Quality control, then the saved review decisions, then balance; in place."""
+    data = config.data
+    checked = run_quality_control(built.splits, data.quality, step, pii=data.pii)
+    built.rejected += checked.rejected
+    built.quality, built.similarity = checked.summary, checked.similarity
+
+    rounds = load_rounds(config.resolve(data.review.dir), list(data.review.expected))
+    splits = checked.splits
+    if rounds:
+        step(f"applying review decisions ({', '.join(rounds)})")
+        splits, dropped = apply_review(splits, rounds)
+        built.rejected += dropped
+    built.review = review_rates(rounds, data.review.expected)
+
+    step("grading difficulty and balancing answerability and difficulty")
+    splits, dropped, report = balance(splits, data.balance, config.seed, _mix_targets(config))
+    built.rejected += dropped
+    built.balance = report
+    built.splits = {name: sorted(records, key=lambda r: r.id) for name, records in splits.items()}
+    return built
 
 
 def dataset_stats(built: BuiltDataset) -> dict[str, Any]:
@@ -101,13 +148,19 @@ def dataset_stats(built: BuiltDataset) -> dict[str, Any]:
             for name, records in built.splits.items()
         },
         "rejected": len(built.rejected),
+        "rejected_by_stage": dict(Counter(r.stage for r in built.rejected)),
+        "quality": built.quality,
+        "review": built.review,
+        "balance": built.balance,
         "skipped": [skip.to_dict() for skip in built.skipped],
         "pii_redactions": built.pii,
     }
 
 
-def write_dataset(built: BuiltDataset, out_dir: Path) -> dict[str, Any]:
-    """Write the splits, the rejected records and the stats; every file atomically."""
+def write_dataset(built: BuiltDataset, out_dir: Path,
+                  config: RunConfig | None = None) -> dict[str, Any]:
+    """Write the splits, the rejected records, the stats and (given the config) the token
+    lengths, the data card and the data report; every file atomically."""
     for name, records in built.splits.items():
         write_records(out_dir / f"{name}.jsonl", records)
     write_jsonl_atomic(
@@ -118,5 +171,56 @@ def write_dataset(built: BuiltDataset, out_dir: Path) -> dict[str, Any]:
     )
     write_json_atomic(out_dir / "splits.json", built.doc_splits)
     stats = dataset_stats(built)
+    lengths: dict[str, list[int]] = {}
+    if config is not None:
+        count, counted_by = token_counter(config, out_dir.parent)
+        everything = [r for records in built.splits.values() for r in records]
+        measured = token_lengths(everything, count)
+        stats["lengths"] = length_report(measured, config.data.balance, counted_by)
+        lengths = {name: [n for _, n in rows] for name, rows in measured.items()}
     write_json_atomic(out_dir / "stats.json", stats)
+    if config is not None:
+        _write_card_and_report(built, out_dir, config, stats, lengths)
     return stats
+
+
+def _write_card_and_report(built: BuiltDataset, out_dir: Path, config: RunConfig,
+                           stats: dict[str, Any], lengths: dict[str, list[int]]) -> None:
+    from tunesmith.data.card import write_data_card
+    from tunesmith.data.report import write_data_report
+
+    by_kind: dict[str, list[float]] = {}
+    for records in built.splits.values():
+        for record in records:
+            if record.id in built.similarity:
+                by_kind.setdefault(record.kind, []).append(built.similarity[record.id])
+    report = write_data_report(out_dir, config.name, stats, lengths, by_kind)
+    write_data_card(out_dir, stats, config, event="build",
+                    extra_sections={"Quality control and balance": _card_summary(stats, report)})
+
+
+def _card_summary(stats: dict[str, Any], report: Path) -> str:
+    """The data report in a few lines of Markdown, for the data card."""
+    lines = [f"The full data report, with histograms: `{report.name}`.", ""]
+    dropped = stats.get("rejected_by_stage", {})
+    if dropped:
+        lines.append("- Dropped, by stage: " + ", ".join(f"{k} {v}" for k, v in
+                                                        sorted(dropped.items())) + ".")
+    for name, rounds in stats.get("review", {}).get("rounds", {}).items():
+        lines.append(f"- Review round {name}: {rounds['rejected']} of {rounds['reviewed']} "
+                     f"rejected ({rounds['rate']:.0%}; expected {rounds['expected'][0]:.0%}-"
+                     f"{rounds['expected'][1]:.0%}).")
+    train = stats.get("balance", {}).get("train", {})
+    if "after" in train.get("answerability", {}):
+        after = train["answerability"]["after"]
+        level = train["difficulty"]["after"]
+        lines.append("- Training split after balancing: " + ", ".join(
+            f"{k} {v:.0%}" for k, v in after.items()) + "; difficulty " + ", ".join(
+            f"{k} {v:.0%}" for k, v in level.items()) + ".")
+    for name in ("question", "context", "answer"):
+        r = stats.get("lengths", {}).get(name, {})
+        if r.get("n"):
+            lines.append(f"- {name.capitalize()} tokens: median {r['median']}, "
+                         f"{r['within_range']:.0%} within the seed's {r['range'][0]}-"
+                         f"{r['range'][1]} ({stats['lengths']['counted_by']}).")
+    return "\n".join(lines)

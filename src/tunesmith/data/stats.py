@@ -16,10 +16,11 @@ question that misleads: both test whether the model notices).
 - ``simple``: the rest (the question restates the answer's sentence, or misses the context
   plainly).
 
-**Balancing** only drops records, never copies them: per split, greedily, one record at a time
-from the (class, difficulty) cell whose removal most reduces the distance of the shares from
-their ranges, preferring removals that keep the class shares where they were, until every share
-is in range or ``max_drop`` of the split is gone.
+**Balancing** only drops records, never copies them: per split, greedily, one to three
+records at a time from the (class, difficulty) cells whose removal most reduces (per record) the
+distance of the shares from their ranges, preferring removals that keep the class shares where
+they were, until every share is in range, no removal helps, or ``max_drop`` of the split is
+gone.
 
 **Token lengths** use the model's tokenizer when it can be loaded (the built-in ``tiny``
 model's exists only after the model stage, which needs the data split: the data build uses the
@@ -29,6 +30,7 @@ estimate and ``tunesmith data stats`` re-measures after the model stage), else a
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -185,26 +187,37 @@ def balance_split(records: Sequence[QARecord], config: BalanceConfig, seed: int,
                 and _distance(class_counts, total, mix_ranges) == 0
                 and _distance(level_counts, total, level_ranges) == 0):
             break
-        best: tuple[float, tuple[str, str]] | None = None
-        for cell, members in cells.items():
-            if not members:
+        # one to three records from one to three cells at once: a single removal can be stuck
+        # at a range's edge where removing from several classes together keeps their ratio
+        nonempty = [cell for cell, members in cells.items() if members]
+        moves: list[tuple[tuple[str, str], ...]] = [
+            move for size in (1, 2, 3)
+            for move in itertools.combinations_with_replacement(nonempty, size)
+            if all(len(cells[c]) >= move.count(c) for c in move)]
+        best: tuple[float, float, tuple[tuple[str, str], ...]] | None = None
+        for move in moves:
+            if len(dropped) + len(move) > budget or total - len(move) < 1:
                 continue
+            for klass, level in move:
+                class_counts[klass] -= 1
+                level_counts[level] -= 1
+            trial = cost(class_counts, level_counts, total - len(move))
+            for klass, level in move:
+                class_counts[klass] += 1
+                level_counts[level] += 1
+            gain = (current - trial) / len(move)
+            if best is None or gain > best[0]:
+                best = (gain, trial, move)
+        if best is None or best[0] <= 1e-12:
+            break
+        _, current, chosen = best
+        for cell in chosen:
+            record = cells[cell].pop()
             class_counts[cell[0]] -= 1
             level_counts[cell[1]] -= 1
-            trial = cost(class_counts, level_counts, total - 1)
-            class_counts[cell[0]] += 1
-            level_counts[cell[1]] += 1
-            if best is None or trial < best[0]:
-                best = (trial, cell)
-        if best is None or best[0] >= current - 1e-12:
-            break
-        current, cell = best
-        record = cells[cell].pop()
-        class_counts[cell[0]] -= 1
-        level_counts[cell[1]] -= 1
-        total -= 1
-        dropped.append(Rejection(record, "balance", f"over-represented: {cell[0]} / "
-                                 f"{cell[1]} (answerability and difficulty targets)"))
+            total -= 1
+            dropped.append(Rejection(record, "balance", f"over-represented: {cell[0]} / "
+                                     f"{cell[1]} (answerability and difficulty targets)"))
     gone = {id(r.record) for r in dropped}
     kept = [r for r in records if id(r) not in gone]
     report = {
@@ -332,4 +345,23 @@ def length_report(lengths: Mapping[str, Sequence[tuple[str, int]]], config: Bala
             "below": len(below), "above": len(above),
             "outliers": sorted(set(below[:max_outliers] + above[:max_outliers])),
         }
+    return report
+
+
+def measure_built_lengths(config: RunConfig) -> dict[str, Any]:
+    """Re-measure the built splits' token lengths (now with the model's tokenizer if it can be
+    loaded) into ``data/lengths.json`` (``stats.json`` is the data stage's output and stays
+    as built)."""
+    from tunesmith.data.schema import read_records
+    from tunesmith.data.split import SPLITS
+    from tunesmith.utils.io import write_json_atomic
+
+    data_dir = config.run_dir / "data"
+    if not (data_dir / "stats.json").is_file():
+        raise TunesmithError(f"{data_dir}: no built data; run `tunesmith data build` first")
+    records = [r for name in SPLITS if (data_dir / f"{name}.jsonl").is_file()
+               for r in read_records(data_dir / f"{name}.jsonl")]
+    count, counted_by = token_counter(config, config.run_dir)
+    report = length_report(token_lengths(records, count), config.data.balance, counted_by)
+    write_json_atomic(data_dir / "lengths.json", report)
     return report

@@ -32,15 +32,19 @@ class Stage:
 
 
 def _data_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
-    return {f"source:{s.path}": sha256_tree(config.resolve(s.path)) for s in config.data.sources
-            if config.resolve(s.path).exists()}
+    inputs = {f"source:{s.path}": sha256_tree(config.resolve(s.path))
+              for s in config.data.sources if config.resolve(s.path).exists()}
+    review = config.resolve(config.data.review.dir)  # reviewers' decisions change the data
+    if review.is_dir():
+        inputs["review"] = sha256_tree(review)
+    return inputs
 
 
 def _run_data(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
     from tunesmith.data.build import build_dataset, write_dataset
 
     built = build_dataset(config, on_step=lambda msg: console.print(f"  data: {msg}"))
-    stats = write_dataset(built, run_dir / "data")
+    stats = write_dataset(built, run_dir / "data", config)
     console.print(f"  data: {stats['counts']} records, {stats['documents']} documents")
     return {"stats": stats}
 
@@ -91,14 +95,9 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     from tunesmith.train.sft import train_sft
 
     result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console)
-    for reason in result.reasons:
+    for reason in result.hardware.reasons:
         console.print(f"  train: {reason}")
-    m = result.metrics
-    console.print(f"  train: method {config.method.name}: {m['trainable_params']:,} of "
-                  f"{m['total_params']:,} parameters trained ({m['trainable_percent']:.3f}%)")
     return {"metrics": result.metrics, "resumed_from": result.resumed_from,
-            "method": config.method.name, "trainable_params": m["trainable_params"],
-            "trainable_percent": m["trainable_percent"],
             "precision": result.hardware.precision,
             "gradient_checkpointing": result.hardware.gradient_checkpointing}
 
@@ -124,7 +123,7 @@ def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
 STAGES: tuple[Stage, ...] = (
     Stage("data", ("data", "seed"),
           ("train.jsonl", "val.jsonl", "test.jsonl", "rejected.jsonl", "stats.json",
-           "splits.json"), _data_inputs, _run_data),
+           "splits.json", "report.html"), _data_inputs, _run_data),
     Stage("model", ("model", "seed"), (), _model_inputs, _run_model),
     Stage("train", ("model", "method", "train", "guard", "seed"), ("adapter", "metrics.jsonl"),
           _train_inputs, _run_train),

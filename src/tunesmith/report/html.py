@@ -288,7 +288,16 @@ def _data_body(run_dir: Path) -> str:
         return instead
     if not isinstance(stats, Mapping):
         return _note("data/stats.json is not a JSON object")
-    return render_stats(stats)
+    link = ""
+    if (run_dir / "data" / "report.html").is_file():
+        # quality control, review, balance and length histograms live in the data report
+        link = ('<p>The data report (quality control, review rounds, balance, token-length '
+                'histograms): <a href="data/report.html">data/report.html</a></p>')
+        stats = {k: v for k, v in stats.items() if k not in _DATA_REPORT_KEYS}
+    return link + render_stats(stats)
+
+
+_DATA_REPORT_KEYS = ("quality", "review", "balance", "lengths", "skipped", "rejected_by_stage")
 
 
 def render_stats(stats: Mapping[str, Any]) -> str:
