@@ -109,7 +109,8 @@ def _front_matter(config: RunConfig, stats: dict[str, Any], total: int, out_dir:
                                                          else []),
         "language_creators": ["found"],
         "multilinguality": ["monolingual"],
-        "source_datasets": ["original"],
+        "source_datasets": (["extended|squad_v2"] if any(
+            s.kind == "squad" for s in config.data.sources) else ["original"]),
         "tags": ["tunesmith", "context-grounded-qa"] + (["unanswerable-questions"]
                                                         if "unanswerable" in kinds else []),
         "configs": [{"config_name": "default", "data_files": [
