@@ -4,7 +4,7 @@
 ``llm`` (an OpenAI-compatible chat endpoint) and ``hf`` (a local transformers model).
 """
 
-from tunesmith.data.generate import patterns, rules
+from tunesmith.data.generate import hf, llm, patterns, rules
 from tunesmith.data.generate.base import (
     GENERATORS,
     QuestionGenerator,
@@ -12,5 +12,5 @@ from tunesmith.data.generate.base import (
     make_generator,
 )
 
-__all__ = ["GENERATORS", "QuestionGenerator", "generate_questions", "make_generator", "patterns",
-           "rules"]
+__all__ = ["GENERATORS", "QuestionGenerator", "generate_questions", "hf", "llm", "make_generator",
+           "patterns", "rules"]

@@ -369,7 +369,9 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
     doc = clause.verb.doc
     drafts = []
     for head, label, i, j in _candidates(clause):
-        if j - i > _MAX_ANSWER_TOKENS or all(t.is_stop or t.is_punct for t in doc[i:j]):
+        if j - i > _MAX_ANSWER_TOKENS or all(
+            (t.is_stop and not t.like_num) or t.is_punct for t in doc[i:j]
+        ):
             continue
         if doc[j - 1].pos_ in ("ADP", "DET", "CCONJ", "PART"):
             continue  # a cut-off phrase ("King of")

@@ -1,0 +1,77 @@
+"""The offline ``rules`` generator: questions from a spaCy parse, spans verified."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from tunesmith.config.data_gen import GenerateConfig
+from tunesmith.data.chunk import Context
+from tunesmith.data.generate import GENERATORS, generate_questions, make_generator
+
+TEXT = (
+    "The Normans were famed for their martial spirit. In 1066, William the Conqueror "
+    "invaded England. Rollo agreed to swear fealty to King Charles III of West Francia. "
+    "The treaty gave the Normans three provinces in northern France. "
+    "The broker listens on port 7420 by default."
+)
+WH = ("Who", "What", "When", "Where", "Which", "How many", "How much", "In which")
+
+
+@pytest.fixture(scope="module")
+def records() -> list:
+    context = Context("doc#0", "doc", 0, TEXT)
+    return list(make_generator(GenerateConfig(generator="rules")).generate(context, limit=20))
+
+
+def test_questions_are_rewritten_sentences_with_exact_spans(records: list) -> None:
+    assert len(records) >= 5
+    for r in records:
+        assert r.question.endswith("?") and r.question.startswith(WH), r.question
+        assert TEXT[r.answer_start : r.answer_start + len(r.answer)] == r.answer
+        assert r.answer.lower() not in r.question.lower()
+        assert r.kind == "answerable" and r.provenance["generator"] == "rules"
+    by_question = {r.question: r.answer for r in records}
+    # subject -> who; a date after "in" -> when (the fronted phrase moves to the end);
+    # do-support for an object; a number counting a noun -> how many; the patterns still apply
+    assert by_question.get("Who were famed for their martial spirit?") == "Normans"
+    assert by_question.get("When did William invade England?") == "1066"
+    assert by_question.get("What did William invade in 1066?") == "England"
+    assert by_question.get("Who did Rollo agree to swear fealty to?") == "King Charles III"
+    assert by_question.get("How many provinces did the treaty give the Normans?") == "three"
+    assert by_question.get("Which port does the broker listen on?") == "7420"
+
+
+def test_limit_is_respected_and_answers_do_not_overlap(records: list) -> None:
+    context = Context("doc#0", "doc", 0, TEXT)
+    few = make_generator(GenerateConfig(generator="rules")).generate(context, limit=3)
+    assert len(few) == 3
+    spans = sorted((r.answer_start, r.answer_start + len(r.answer)) for r in records)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
+
+
+def test_pronoun_subjects_are_resolved_or_skipped() -> None:
+    text = "The Normans adopted the Gallo-Romance language. They replaced the Norse religion."
+    got = make_generator().generate(Context("d#0", "d", 0, text), limit=10)
+    questions = [r.question for r in got]
+    assert "Which religion did the Normans replace?" in questions
+    assert not any(q.split()[2:3] == ["they"] for q in questions)
+
+
+def test_squad_paragraphs_give_several_questions_each(squad_sample_dir: Path) -> None:
+    data = json.loads((squad_sample_dir / "dev-sample.json").read_text())
+    paragraphs = [p["context"] for a in data["data"] for p in a["paragraphs"]][:6]
+    contexts = [Context(f"p{i}#0", f"p{i}", 0, t) for i, t in enumerate(paragraphs)]
+    out = generate_questions(make_generator(), contexts, limit=12)
+    assert sum(len(rs) for rs in out) >= 4 * len(contexts)
+    for context, rs in zip(contexts, out, strict=True):
+        for r in rs:
+            assert context.text[r.answer_start : r.answer_start + len(r.answer)] == r.answer
+            assert len(r.question.split()) <= 24 and len(r.answer.split()) <= 10
+
+
+def test_registry_lists_every_generator() -> None:
+    assert {"rules", "patterns", "llm", "hf"} <= set(GENERATORS.names())
