@@ -19,6 +19,14 @@ class EvalConfig(Section):
     max_new_tokens: int = Field(32, ge=1, description="Longest generated answer, in tokens.")
     batch_size: int = Field(16, ge=1, description="Prompts generated at once.")
     max_examples: int | None = Field(None, ge=1, description="Score only the first N records.")
+    dataset: str | None = Field(
+        None,
+        description="Score this dataset instead of the split: a SQuAD 2.0 JSON file (e.g. real "
+        "human questions) or QA records (.jsonl); relative to the config file.",
+    )
+    ablation: bool = Field(
+        True, description="Also score with each gate removed and each gate alone."
+    )
     load_in: Literal["8bit", "4bit"] | None = Field(
         None, description="Load the models for scoring quantised by bitsandbytes (8-bit LLM.int8 "
         "or 4-bit nf4) to fit a smaller GPU; null: the checkpoint's own precision.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from tunesmith.config.base import Section
@@ -41,6 +43,12 @@ class ModelConfig(Section):
     """A Hugging Face causal LM by Hub name or local path, or ``tiny`` (built offline)."""
 
     name: str = Field("tiny", description="'tiny', a Hub name (org/model) or a local path.")
+    task: Literal["causal_lm", "answerability", "extractive_qa"] = Field(
+        "causal_lm",
+        description="What is fine-tuned: 'causal_lm' (a generative model answering from "
+        "context), or an encoder (e.g. all-MiniLM-L6-v2): 'extractive_qa' (SQuAD 2.0 span "
+        "extraction with a no-answer score) or 'answerability' (the rejection head alone).",
+    )
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
     trust_remote_code: bool = Field(False, description="Allow a Hub model's own code.")
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)

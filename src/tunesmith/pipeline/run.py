@@ -92,12 +92,16 @@ def _train_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
 
 
 def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.guard.stages import run_train_extras
     from tunesmith.train.sft import train_sft
 
+    if config.model.task != "causal_lm":  # encoder tasks (train/encoder.py)
+        return {"task": config.model.task, "metrics": run_train_extras(config, run_dir, console)}
     result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console)
     for reason in result.hardware.reasons:
         console.print(f"  train: {reason}")
     return {"metrics": result.metrics, "resumed_from": result.resumed_from,
+            "guard": run_train_extras(config, run_dir, console),  # the rejection head, if on
             "precision": result.hardware.precision,
             "gradient_checkpointing": result.hardware.gradient_checkpointing}
 
@@ -107,12 +111,45 @@ def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     return {f"data/{config.eval.split}.jsonl":
                 sha256_tree(run_dir / "data" / f"{config.eval.split}.jsonl"),
             "train/adapter": sha256_tree(adapter) if adapter.exists() else "",
-            "base_model": _base_model(run_dir)}
+            "base_model": _base_model(run_dir), **_guard_inputs(config, run_dir)}
+
+
+def _guard_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    """What the guard stage and a guarded eval read besides the adapter."""
+    paths = {"train/answerability": run_dir / "train" / "answerability",
+             "guard/thresholds.json": run_dir / "guard" / "thresholds.json"}
+    if config.model.task != "causal_lm":
+        paths[f"train/{config.model.task}"] = run_dir / "train" / config.model.task
+    if config.eval.dataset:
+        paths[f"eval.dataset:{config.eval.dataset}"] = config.resolve(config.eval.dataset)
+    return {k: sha256_tree(p) if p.exists() else "" for k, p in paths.items()}
+
+
+def _guard_stage_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    adapter = run_dir / "train" / "adapter"
+    inputs = _guard_inputs(config, run_dir)
+    del inputs["guard/thresholds.json"]
+    return {"data/val.jsonl": sha256_tree(run_dir / "data" / "val.jsonl"),
+            "train/adapter": sha256_tree(adapter) if adapter.exists() else "",
+            "base_model": _base_model(run_dir), **inputs}
+
+
+def _run_guard(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.guard.stages import run_calibrate
+
+    return {"calibration": run_calibrate(config, run_dir, console)}
 
 
 def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    from tunesmith.evaluate.guarded import evaluate_guarded
     from tunesmith.evaluate.harness import evaluate_run
 
+    if config.model.task != "causal_lm" or (run_dir / "guard" / "thresholds.json").exists():
+        guarded = evaluate_guarded(config, run_dir, console)  # the guard's gates applied
+        for label, values in guarded.items():
+            console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}")
+        return {"metrics": {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
+                            for k, d in guarded.items()}}
     metrics = evaluate_run(config, _base_model(run_dir), run_dir / "train" / "adapter",
                            run_dir / "data", run_dir / "eval", console)
     for label, values in metrics.items():
@@ -127,6 +164,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("model", ("model", "seed"), (), _model_inputs, _run_model),
     Stage("train", ("model", "method", "train", "guard", "seed"), ("adapter", "metrics.jsonl"),
           _train_inputs, _run_train),
+    Stage("guard", ("model", "eval", "guard", "seed"),
+          ("thresholds.json", "calibration.json", "reliability.png"),
+          _guard_stage_inputs, _run_guard),
     Stage("eval", ("model", "eval", "guard"), ("metrics.json", "predictions.jsonl"),
           _eval_inputs, _run_eval),
 )

@@ -1,0 +1,192 @@
+"""Score models *with the guard*: SQuAD 2.0, abstention, hallucination, coverage-risk, ablation.
+
+For every model of ``eval.compare`` the gates' signals are computed once on the evaluation set;
+the thresholds are those ``tunesmith calibrate`` chose on validation for that model (never on
+the evaluation set). Reported per model, in ``eval/metrics.json``:
+
+- the SQuAD 2.0 dict of the guarded predictions (exact, f1, HasAns_*, NoAns_*) and the official
+  best-threshold sweep (best_exact, best_f1 and their thresholds) over the model's own no-answer
+  score, an oracle upper bound the calibrated threshold is measured against;
+- abstention precision / recall / F1 (positive = should abstain), hallucination rate;
+- the coverage-risk curve and AURC (``coverage_risk``);
+- a per-gate ablation (F1 with all gates, without each gate, with each gate alone);
+- ``always_abstain``: the empty prediction everywhere, the floor any guard must beat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tunesmith.config import RunConfig
+from tunesmith.data.schema import QARecord, read_records
+from tunesmith.errors import TunesmithError
+from tunesmith.evaluate.metrics.abstention import abstention_scores, coverage_risk
+from tunesmith.evaluate.metrics.squad_v2 import (
+    SquadExample,
+    compute_exact,
+    compute_f1,
+    normalize_answer,
+    squad_v2_scores,
+)
+from tunesmith.guard.gates import Signals
+from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
+
+
+def load_eval_records(config: RunConfig, run_dir: Path) -> tuple[list[QARecord], str]:
+    """The records to score and where they came from (``eval.dataset`` or the split)."""
+    if config.eval.dataset:
+        path = config.resolve(config.eval.dataset)
+        if not path.exists():
+            raise TunesmithError(f"eval.dataset: {path} does not exist")
+        if path.suffix == ".json":
+            from tunesmith.data.formats.squad import import_squad
+
+            result = import_squad(path)
+            records = result.records
+        else:
+            records = read_records(path)
+        source = str(config.eval.dataset)
+    else:
+        records = read_records(run_dir / "data" / f"{config.eval.split}.jsonl")
+        source = f"{config.eval.split} split"
+    if config.eval.max_examples:
+        records = records[: config.eval.max_examples]
+    if not records:
+        raise TunesmithError(f"{source}: no records to evaluate")
+    return records, source
+
+
+def na_score(signals: Signals, task: str) -> float:
+    """The model's own "no answer" score (higher: more likely unanswerable)."""
+    if task == "extractive_qa" and signals.null_diff is not None:
+        return signals.null_diff
+    if signals.p_unanswerable is not None:
+        return signals.p_unanswerable
+    if signals.token_probs:
+        return 1.0 - sum(signals.token_probs) / len(signals.token_probs)
+    return 0.0 if signals.answer.strip() else 1.0
+
+
+def guarded_scores(
+    config: RunConfig,
+    examples: Sequence[SquadExample],
+    signals: Sequence[Signals],
+    gates: Sequence[str],
+    thresholds: dict[str, float],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every metric of one model from its signals; also the guarded predictions."""
+    from tunesmith.guard.calibrate import gated_predictions
+
+    ids = [ex.qid for ex in examples]
+    guarded = gated_predictions(ids, signals, gates, thresholds, config.guard)
+    metrics: dict[str, Any] = dict(squad_v2_scores(examples, guarded))
+    raw = {qid: s.answer for qid, s in zip(ids, signals, strict=True)}
+    na = {qid: na_score(s, config.model.task) for qid, s in zip(ids, signals, strict=True)}
+    sweep = squad_v2_scores(examples, raw, na)
+    metrics["ungated_exact"], metrics["ungated_f1"] = sweep["exact"], sweep["f1"]
+    metrics.update({k: sweep[k] for k in ("best_exact", "best_exact_thresh", "best_f1",
+                                          "best_f1_thresh")})
+    metrics.update(abstention_scores(examples, guarded))
+    curve = coverage_risk(examples, raw, na)
+    metrics["aurc"] = curve["aurc"]
+    metrics["coverage_risk"] = _thin(curve)
+    metrics["gates"] = list(gates)
+    metrics["thresholds"] = dict(thresholds)
+    if config.eval.ablation:
+        metrics["ablation"] = ablation(config, examples, signals, gates, thresholds)
+    return metrics, guarded
+
+
+def _thin(curve: dict[str, Any], points: int = 101) -> dict[str, Any]:
+    """At most ``points`` points of the curve (metrics.json stays small), and its AURC."""
+    n = len(curve["coverage"])
+    step = max(1, n // (points - 1))
+    keep = sorted({*range(0, n, step), n - 1}) if n else []
+    return {"coverage": [round(curve["coverage"][i], 6) for i in keep],
+            "risk": [round(curve["risk"][i], 6) for i in keep], "aurc": curve["aurc"]}
+
+
+def ablation(config: RunConfig, examples: Sequence[SquadExample], signals: Sequence[Signals],
+             gates: Sequence[str], thresholds: dict[str, float]) -> list[dict[str, Any]]:
+    """F1 and abstention with every gate, without each one, with each one alone, with none."""
+    from tunesmith.guard.calibrate import gated_predictions
+
+    ids = [ex.qid for ex in examples]
+
+    def row(name: str, active: Sequence[str]) -> dict[str, Any]:
+        preds = gated_predictions(ids, signals, active, thresholds, config.guard)
+        s = squad_v2_scores(examples, preds)
+        a = abstention_scores(examples, preds)
+        return {"setting": name, "gates": list(active), "f1": s["f1"],
+                "HasAns_f1": s.get("HasAns_f1"), "NoAns_f1": s.get("NoAns_f1"),
+                "abstain_f1": a["abstain_f1"], "hallucination_rate": a["hallucination_rate"]}
+
+    rows = [row("all gates", gates), row("no gates", [])]
+    rows += [row(f"without {g}", [x for x in gates if x != g]) for g in gates]
+    rows += [row(f"only {g}", [g]) for g in gates]
+    return rows
+
+
+def evaluate_guarded(config: RunConfig, run_dir: Path,
+                     console: Console | None = None) -> dict[str, dict[str, Any]]:
+    """Score each model of ``eval.compare`` through the guard; writes eval/metrics.json."""
+    from tunesmith.guard.calibrate import default_gates
+    from tunesmith.guard.signals import (
+        SimilarityModel,
+        compute_signals,
+        load_predictor,
+        load_rejection_head,
+    )
+    from tunesmith.guard.stages import load_thresholds
+
+    records, source = load_eval_records(config, run_dir)
+    examples = [SquadExample(r.id, r.references) for r in records]
+    similarity = SimilarityModel(config.guard.encoder_model)
+    head = load_rejection_head(run_dir)
+    results: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for label in config.eval.compare:
+        predictor = load_predictor(config, run_dir, label)
+        rejection = head if label == "tuned" else None
+        saved = load_thresholds(run_dir, label)
+        if saved is None:
+            gates = config.guard.gates or default_gates(config.model.task, rejection is not None)
+            thresholds: dict[str, float] = {}
+        else:
+            gates, thresholds = saved
+        thresholds.update(config.guard.thresholds)
+        signals = compute_signals(config, predictor, [r.question for r in records],
+                                  [r.context for r in records], rejection, similarity, console)
+        metrics, guarded = guarded_scores(config, examples, signals, gates, thresholds)
+        metrics["eval_set"] = source
+        metrics["thresholds_from"] = "guard/thresholds.json" if saved else "seed defaults"
+        results[label] = metrics
+        rows.extend(_rows(records, signals, guarded, label, config.model.task))
+    abstain = dict.fromkeys((ex.qid for ex in examples), "")
+    results["always_abstain"] = {**squad_v2_scores(examples, abstain),
+                                 **abstention_scores(examples, abstain), "eval_set": source}
+    out = run_dir / "eval"
+    write_jsonl_atomic(out / "predictions.jsonl", rows)
+    write_json_atomic(out / "metrics.json", results)
+    return results
+
+
+def _rows(records: Sequence[QARecord], signals: Sequence[Signals], guarded: dict[str, str],
+          label: str, task: str) -> list[dict[str, Any]]:
+    rows = []
+    for record, s in zip(records, signals, strict=True):
+        prediction = guarded[record.id]
+        golds = [g for g in record.references if normalize_answer(g)] or [""]
+        rows.append({
+            "id": record.id, "model": label, "kind": record.kind, "question": record.question,
+            "answers": record.references, "generated": s.answer, "prediction": prediction,
+            "no_answer_score": na_score(s, task), "p_unanswerable": s.p_unanswerable,
+            "similarity": s.similarity,
+            "exact": max(compute_exact(g, prediction) for g in golds),
+            "f1": max(compute_f1(g, prediction) for g in golds),
+        })
+    return rows

