@@ -49,6 +49,7 @@ class LocalModel:
         name = resolve_base_model(ModelConfig(name=self.config.model), list(texts), self.seed)
         self._tokenizer = load_tokenizer(name)
         self._tokenizer.padding_side = "left"  # generation continues the prompt's end
+        self._tokenizer.truncation_side = "left"  # a too-long prompt keeps its reply marker
         self._model = load_causal_lm(name).eval()
 
     def complete(self, prompts: Sequence[str], texts: Sequence[str]) -> list[str]:
