@@ -1,6 +1,7 @@
 """The data workflow, top to bottom: ingest (with skips) -> redact -> chunk -> split by
-document -> generate -> construct the mix -> augment -> quality control -> review decisions ->
-balance -> write the splits, rejected.jsonl, stats.json, the data card and the data report.
+document -> generate -> augment (train) -> construct the mix -> quality control -> review
+decisions -> balance -> write the splits, rejected.jsonl, stats.json, the data card and the
+data report.
 
 Every record dropped on the way is a ``Rejection`` (stage, reason) in ``rejected.jsonl``."""
 
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig
-from tunesmith.data.augment import swap_answers
+from tunesmith.data.augment import augment_records
 from tunesmith.data.chunk import Context, chunk_documents
+from tunesmith.data.construct import construct_mix
 from tunesmith.data.generate import generate_questions, make_generator
 from tunesmith.data.quality.run import run_quality_control
 from tunesmith.data.review import apply_review, load_rounds, review_rates
@@ -23,7 +25,7 @@ from tunesmith.data.sources import Document, Skip
 from tunesmith.data.sources.ingest import Ingested, ingest_sources
 from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
-from tunesmith.data.unanswerable import Rejection, count_for_fraction, make_unanswerable
+from tunesmith.data.unanswerable import Rejection
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 
 Progress = Callable[[str], None]
@@ -77,20 +79,19 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
         contexts_by_split[split_of[ctx.doc_id]].append(ctx)
         by_split[split_of[ctx.doc_id]].extend(records)
 
-    if data.augment.swap:
-        step(f"swapping answers ({data.augment.swap} per training record)")
-        by_split["train"] += swap_answers(by_split["train"], data.augment.swap, config.seed)
+    # augmentation before construction: the mix's shares are then those of the final data
+    rejected: list[Rejection] = list(getattr(generator, "rejected", []))  # llm/hf: bad pairs
+    augmented, dropped = augment_records(
+        by_split["train"], data.augment, config.seed, contexts_by_split["train"],
+        data.generate, config.run_dir / "data" / "cache", on_step=step,
+    )
+    by_split["train"] += augmented
+    rejected.extend(dropped)
 
-    step("pairing questions with mismatched contexts")
-    rejected: list[Rejection] = []
-    for offset, name in enumerate(SPLITS):
-        answerable = by_split[name]
-        count = count_for_fraction(len(answerable), data.mix.unanswerable)
-        negatives, dropped = make_unanswerable(
-            answerable, contexts_by_split[name], count, config.seed + offset
-        )
-        rejected.extend(dropped)
-        by_split[name] = sorted(answerable + negatives, key=lambda r: r.id)
+    step("constructing the mix: hard negatives, adversarial and multi-hop questions")
+    by_split, dropped = construct_mix(by_split, contexts_by_split, data.mix, config.seed,
+                                      on_step=step)
+    rejected.extend(dropped)
     built = BuiltDataset(by_split, documents, doc_splits, rejected, ingested.skipped,
                          ingested.pii)
     return check_and_balance(config, built, step)
