@@ -146,14 +146,18 @@ def _from_ner(result: RecognizerResult) -> bool:
 
 
 def _non_overlapping(results: Iterable[RecognizerResult]) -> list[RecognizerResult]:
-    """One type per span: of overlapping findings keep a pattern match over an NER guess,
-    then the most confident, then the longest; sorted by start.
-
-    spaCy's small model sometimes tags a URL or an e-mail address as a PERSON, and the URL
-    recognizer matches the domain inside an e-mail address.
+    """One type per span, sorted by start. A finding inside a longer one goes (the URL
+    recognizer matches the domain inside an e-mail address; the UK NHS checksum passes for
+    the last ten digits of some US phone numbers); of the same or partly overlapping spans, a
+    pattern match beats an NER guess (spaCy's small model sometimes tags a URL as a PERSON),
+    then the more confident, then the longer one wins.
     """
+    results = list(results)
+    outer = [r for r in results if not any(
+        o.start <= r.start and r.end <= o.end and (o.end - o.start) > (r.end - r.start)
+        for o in results)]
     kept: list[RecognizerResult] = []
-    ranked = sorted(results, key=lambda r: (_from_ner(r), -r.score, -(r.end - r.start), r.start))
+    ranked = sorted(outer, key=lambda r: (_from_ner(r), -r.score, -(r.end - r.start), r.start))
     for r in ranked:
         if all(r.end <= k.start or r.start >= k.end for k in kept):
             kept.append(r)
