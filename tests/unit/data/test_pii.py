@@ -84,6 +84,9 @@ def test_scan_pii(redactor: PIIRedactor) -> None:
     findings = scan_pii("Write to bob.jones@corp.io today.", redactor)
     assert [(f.entity_type, f.text) for f in findings] == [("EMAIL_ADDRESS", "bob.jones@corp.io")]
     assert scan_pii_many(["no personal data", TICKET], redactor)[0] == []
+    # the last ten digits pass the UK NHS checksum: the containing phone number wins
+    (phone,) = scan_pii("Call +1 415 555 0180 today.", redactor)
+    assert (phone.entity_type, phone.text) == ("PHONE_NUMBER", "+1 415 555 0180")
 
 
 def test_unknown_entity_is_a_clear_error(redactor: PIIRedactor) -> None:
