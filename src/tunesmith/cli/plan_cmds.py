@@ -1,3 +1,146 @@
 """``tunesmith plan | estimate | lr-find | search``: hyperparameters, memory, time, cost."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tunesmith.cli.common import (
+    ConfigArg,
+    JsonOpt,
+    SetOpt,
+    app,
+    console,
+    err_console,
+    guarded,
+    load_run_config,
+)
+
+
+def _ensure_data(config: Any, as_json: bool) -> None:
+    """The plan needs the training split: build it if it is missing or stale."""
+    from tunesmith.pipeline import run_pipeline
+
+    run_pipeline(config, until="data", console=err_console if as_json else console, report=False)
+
+
+@app.command("plan")
+def plan(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Hyperparameters from the data size and the hardware, each with the rule behind it
+    (writes runs/<name>/plan/plan.json; `tunesmith train` fills 'auto' values from it)."""
+    from tunesmith.plan.planner import plan_for_config
+
+    cfg = load_run_config(config, set_)
+
+    def body() -> dict[str, Any]:
+        _ensure_data(cfg, as_json)
+        return plan_for_config(cfg)
+
+    result = guarded(body)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    hw = result["hardware"]
+    table = Table(title=f"plan for '{cfg.name}': {result['n_train']} training examples, "
+                  f"{hw['label']} ({hw['memory_gib']} GiB)")
+    for col in ("hyperparameter", "value", "source", "rule"):
+        table.add_column(col, overflow="fold")
+    for d in result["decisions"]:
+        value = str(d["value"])
+        if d["source"] != "plan" and d["suggested"] not in (None, d["value"]):
+            value += f"  (rule: {d['suggested']})"
+        table.add_row(d["name"], value, d["source"], d["rule"])
+    console.print(table)
+    mem = result["memory"]
+    console.print(f"estimated peak memory: {mem['peak_memory_gib']:.3f} GiB "
+                  f"(at the {mem['peak_phase']}); wrote {cfg.run_dir / 'plan' / 'plan.json'}")
+
+
+# ------------------------------------------------------------------------------ estimate
+
+ModelOpt = Annotated[str | None, typer.Option(
+    "--model", help="Catalog name (llama-3-8b, mistral-7b, qwen2.5-7b, phi-3-mini, ...), a "
+    "local folder or a cached Hub name. Default: the config's model.")]
+
+
+@app.command("estimate")
+def estimate(
+    config: Annotated[Path | None, typer.Argument(help="tunesmith.yaml (optional).")] = None,
+    model: ModelOpt = None,
+    method: Annotated[str | None, typer.Option(help="full, freeze, lora, qlora, dora, ia3, "
+                                               "prefix_tuning, ... Default: the config's.")] = None,
+    precision: Annotated[str, typer.Option(help="bf16 | fp16 | fp32 | mixed")] = "bf16",
+    seq_len: Annotated[int | None, typer.Option("--seq-len", help="Tokens per sequence.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Per-device batch.")
+                          ] = None,
+    gradient_checkpointing: Annotated[bool, typer.Option(
+        "--gradient-checkpointing/--no-gradient-checkpointing", help="Activation checkpointing."
+    )] = False,
+    optimizer: Annotated[str, typer.Option(
+        help="adamw | adamw_8bit | paged_adamw_8bit | sgd | adafactor")] = "adamw",
+    optimizer_in_backward: Annotated[bool, typer.Option(
+        "--optimizer-in-backward", help="Apply each gradient as it is computed (torchtune).")
+    ] = False,
+    lora_rank: Annotated[int | None, typer.Option("--lora-rank", help="LoRA rank.")] = None,
+    lora_targets: Annotated[str | None, typer.Option(
+        "--lora-targets", help="Comma-separated modules or all-linear (default q_proj,v_proj).")
+    ] = None,
+    loss: Annotated[str | None, typer.Option(
+        help="chunked: a chunked/fused cross-entropy (torchtune, Liger; the default without a "
+        "config); full: transformers' loss, the logits upcast to fp32 (tunesmith's trainer; "
+        "the default with a config).")] = None,
+    attention: Annotated[str, typer.Option(help="sdpa (flash) | eager")] = "sdpa",
+    zero_stage: Annotated[int, typer.Option("--zero-stage", min=0, max=3)] = 0,
+    offload_optimizer: Annotated[bool, typer.Option("--offload-optimizer")] = False,
+    offload_params: Annotated[bool, typer.Option("--offload-params")] = False,
+    gpus: Annotated[int, typer.Option(min=1, help="GPUs (data parallel / sharded).")] = 1,
+    gpu: Annotated[str, typer.Option(help="GPU from the catalog for time, cost and fit.")
+                   ] = "a100-80gb",
+    hardware: Annotated[str | None, typer.Option(
+        help="Answer 'the largest model this card trains' with full, LoRA and QLoRA "
+        "(e.g. rtx4090).")] = None,
+    tokens: Annotated[float | None, typer.Option(
+        help="Training tokens for time and cost (default: samples x seq-len).")] = None,
+    samples: Annotated[float, typer.Option(help="Training samples (x epochs).")] = 1e6,
+    dataset_gib: Annotated[float, typer.Option("--dataset-gib", help="Dataset size on disk.")
+                           ] = 1.0,
+    checkpoints: Annotated[int, typer.Option(help="Checkpoints kept (seed: 10).")] = 10,
+    utilisation: Annotated[float, typer.Option(help="Share of peak FLOPs (seed: 0.4).")] = 0.4,
+    gpu_catalog: Annotated[Path | None, typer.Option("--gpu-catalog", help="GPU catalog YAML "
+                                                     "with your prices.")] = None,
+    write_configs: Annotated[Path | None, typer.Option(
+        "--write-configs", help="Write accelerate/DeepSpeed files for the recommended "
+        "multi-GPU strategy into this folder.")] = None,
+    measure: Annotated[bool, typer.Option(
+        "--measure", help="Also run a few real training steps of the configuration (random "
+        "weights of the same shape) and print predicted against measured.")] = False,
+    steps: Annotated[int, typer.Option(help="Measured steps (with --measure).")] = 3,
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Memory (broken down), time from FLOPs, storage and cloud cost for a model x method x
+    precision x batch x sequence x checkpointing x ZeRO x GPUs; what fits; the seed's formula
+    beside tunesmith's. `--hardware rtx4090`: the largest model each method trains on it."""
+    from tunesmith.plan.report import EstimateRequest, run_estimate
+
+    cfg = load_run_config(config, set_) if config else None
+    request = EstimateRequest(
+        model=model, method=method, precision=precision, seq_len=seq_len,
+        batch_size=batch_size, gradient_checkpointing=gradient_checkpointing,
+        optimizer=optimizer, optimizer_in_backward=optimizer_in_backward, lora_rank=lora_rank,
+        lora_targets=lora_targets, loss=loss, attention=attention, zero_stage=zero_stage,
+        offload_optimizer=offload_optimizer, offload_params=offload_params, gpus=gpus, gpu=gpu,
+        hardware=hardware, tokens=tokens, samples=samples, dataset_gib=dataset_gib,
+        checkpoints=checkpoints, utilisation=utilisation, gpu_catalog=gpu_catalog,
+        write_configs=write_configs, measure=measure, steps=steps)
+    result = guarded(lambda: run_estimate(request, cfg, err_console if as_json else console))
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        from tunesmith.plan.report import print_estimate
+
+        print_estimate(result, console)

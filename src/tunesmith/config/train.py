@@ -2,29 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 
 from tunesmith.config.base import Section
+
+# keys that accept 'auto' (the planner's rules fill them; see tunesmith.plan.hparams)
+AUTO_FIELDS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
+               "weight_decay")
 
 
 class TrainConfig(Section):
     """Supervised fine-tuning (TRL's SFTTrainer) settings."""
 
-    epochs: float = Field(3, gt=0, description="Passes over the training split.")
+    # 'auto' on one of these leaves the default in place and marks the key for the planner,
+    # which fills it before training (docs/planning.md); the field types stay numeric
+    _auto: set[str] = PrivateAttr(default_factory=set)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _take_auto(cls, data: Any, handler: Any) -> TrainConfig:
+        auto: set[str] = set()
+        if isinstance(data, dict):
+            auto = {k for k in AUTO_FIELDS if data.get(k) == "auto"}
+            data = {k: v for k, v in data.items() if k not in auto}
+        config: TrainConfig = handler(data)
+        config._auto = config._auto | auto
+        return config
+
+    @property
+    def auto_keys(self) -> set[str]:
+        """Keys written as 'auto': the planner fills them."""
+        return set(self._auto)
+
+    epochs: float = Field(
+        3, gt=0, description="Passes over the training split; 'auto': the plan's rule.")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many steps.")
-    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate.")
-    batch_size: int = Field(8, ge=1, description="Per-device batch size.")
+    learning_rate: float = Field(
+        2e-4, gt=0, description="Peak learning rate; 'auto': lr-find's suggestion or the plan's.")
+    batch_size: int = Field(
+        8, ge=1, description="Per-device batch size; 'auto': the largest that fits (plan).")
     gradient_accumulation_steps: int = Field(
-        1, ge=1, description="Steps whose gradients add up before an update."
+        1, ge=1, description="Steps whose gradients add up before an update; 'auto': to reach "
+        "plan.target_effective_batch."
     )
     max_length: int = Field(512, ge=16, description="Longest training sequence, in tokens.")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
         "cosine", description="Learning-rate schedule after warmup."
     )
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="Share of steps for linear warmup.")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    weight_decay: float = Field(
+        0.0, ge=0, description="AdamW weight decay; 'auto': by data size (plan).")
     # seed: "Clip norms: global_norm=1.0"
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(

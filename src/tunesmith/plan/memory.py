@@ -26,15 +26,12 @@ Everything is in bytes internally and GiB (2**30) in what is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from tunesmith.errors import TunesmithError
 from tunesmith.plan.catalog import ModelShape
 from tunesmith.plan.methods import ALL_LINEAR, profile, resolve_targets, trainable_params
 
 GiB = 2**30
-Precision = Literal["fp32", "fp16", "bf16", "mixed"]
-Optimizer = Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "sgd", "adafactor"]
 BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "mixed": 4}
 # QLoRA: NF4 (4 bits) + double-quantised constants (8-bit absmax per 64 weights, fp32 per
 # 256 blocks): 4 + 8/64 + 32/(64*256) = 4.127 bits per weight (Dettmers et al., 2023, §3)
@@ -55,27 +52,34 @@ class TrainSetup:
     """One training configuration to size. Defaults follow the seed and common practice."""
 
     method: str = "lora"
-    precision: Precision = "bf16"
+    precision: str = "bf16"  # fp32 | fp16 | bf16 | mixed (fp32 master weights, bf16 compute)
     batch_size: int = 1
     seq_len: int = 512
     gradient_checkpointing: bool = False
-    optimizer: Optimizer = "adamw"
+    optimizer: str = "adamw"  # adamw | adamw_8bit | paged_adamw_8bit | sgd | adafactor
     optimizer_in_backward: bool = False
     lora_rank: int = 8  # seed: "Optimal rank: r=8"
     lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # seed: target_modules q_proj, v_proj
     lora_dropout: float = 0.05
     trainable_layers: int = 2
     virtual_tokens: int = 20
-    attention: Literal["sdpa", "eager"] = "sdpa"
-    loss: Literal["full", "chunked"] = "full"
+    attention: str = "sdpa"  # sdpa (flash/memory-efficient) | eager
+    loss: str = "full"  # full (transformers: fp32 logits) | chunked (torchtune, Liger)
     loss_chunks: int = 8
-    zero_stage: Literal[0, 1, 2, 3] = 0
+    zero_stage: int = 0
     offload_optimizer: bool = False
     offload_params: bool = False
     gpus: int = 1
-    device: Literal["cuda", "cpu"] = "cuda"
+    device: str = "cuda"
 
     def __post_init__(self) -> None:
+        choices = {"precision": tuple(BYTES), "optimizer": tuple(OPTIMIZER_STATE),
+                   "loss": ("full", "chunked"), "attention": ("sdpa", "eager"),
+                   "zero_stage": (0, 1, 2, 3), "device": ("cuda", "cpu")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise EstimateError(f"{key} {getattr(self, key)!r}: expected one of "
+                                    f"{', '.join(map(str, allowed))}")
         if self.batch_size < 1 or self.seq_len < 1 or self.gpus < 1:
             raise EstimateError("batch size, sequence length and GPU count must be >= 1")
         if self.offload_params and self.zero_stage != 3:

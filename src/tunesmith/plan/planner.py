@@ -1,0 +1,170 @@
+"""``tunesmith plan``: the run's hyperparameters and memory estimate, each value with its rule,
+written to ``runs/<name>/plan/plan.json``; and :func:`apply_plan`, which fills the ``auto``
+values of the train section before training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import RunConfig
+from tunesmith.errors import TunesmithError
+from tunesmith.plan.catalog import ModelShape, get_gpu, resolve_model, tiny_shape
+from tunesmith.plan.hparams import Decision, Hardware, default_learning_rate, plan_hyperparameters
+from tunesmith.plan.memory import GiB, TrainSetup, estimate_memory
+from tunesmith.plan.methods import profile
+from tunesmith.utils.io import read_json, write_json_atomic
+
+AUTO_KEYS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
+             "weight_decay", "max_grad_norm", "precision", "gradient_checkpointing")
+
+
+def detect_hardware(config: RunConfig) -> Hardware:
+    """``plan.hardware``: this machine, or a catalog GPU the user plans to rent."""
+    if config.plan.hardware != "auto":
+        catalog = Path(config.plan.gpu_catalog) if config.plan.gpu_catalog else None
+        gpu = get_gpu(config.plan.hardware, catalog)
+        return Hardware("cuda", gpu.memory_gib, gpu.bf16, gpu.label)
+    import torch
+
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return Hardware("cuda", props.total_memory / GiB, torch.cuda.is_bf16_supported(),
+                        props.name)
+    import psutil
+
+    return Hardware("cpu", psutil.virtual_memory().available / GiB, False,
+                    "CPU (available RAM)")
+
+
+def shape_for(config: RunConfig) -> ModelShape:
+    """The base model's shape: the built model's config.json when it exists."""
+    if config.model.is_tiny:
+        built = _built_model(config)
+        return resolve_model(built) if built else tiny_shape(config.model.tiny)
+    return resolve_model(config.model.name)
+
+
+def _built_model(config: RunConfig) -> str | None:
+    manifest = config.run_dir / "model" / "manifest.json"
+    if not manifest.exists():
+        return None
+    base = read_json(manifest).get("details", {}).get("base_model")
+    return str(base) if base and (Path(base) / "config.json").exists() else None
+
+
+def _options(config: RunConfig) -> Any:
+    return config.method.options
+
+
+def setup_for(config: RunConfig, hardware: Hardware, batch_size: int | None = None) -> TrainSetup:
+    """The estimator's view of the configured training on ``hardware``."""
+    t, o = config.train, _options(config)
+    precision = t.precision if t.precision != "auto" else (
+        "fp32" if hardware.device == "cpu" else ("bf16" if hardware.bf16 else "fp16"))
+    checkpointing = (t.gradient_checkpointing if t.gradient_checkpointing != "auto"
+                     else hardware.device == "cuda")
+    targets = getattr(o, "target_modules", None) or ["q_proj", "v_proj"]
+    optimizer = {"paged_adamw": "adamw"}.get(t.optimizer, t.optimizer)
+    batch = batch_size or (t.batch_size if isinstance(t.batch_size, int) else 1)
+    return TrainSetup(
+        method=config.method.name, precision=precision, batch_size=batch,
+        seq_len=t.max_length, gradient_checkpointing=bool(checkpointing),
+        optimizer=optimizer, lora_rank=int(getattr(o, "r", 8) or 8),
+        lora_targets=(targets,) if isinstance(targets, str) else tuple(targets),
+        lora_dropout=float(getattr(o, "dropout", 0.0) or 0.0),
+        trainable_layers=int(getattr(o, "layers", 2) or 2),
+        virtual_tokens=int(getattr(o, "num_virtual_tokens", 20) or 20),
+        offload_optimizer=t.offload_optimizer and hardware.device == "cuda",
+        gpus=config.plan.gpus, device=hardware.device,
+        loss="full")  # tunesmith's trainer: transformers' loss upcasts the logits
+
+
+def _user_and_defaults(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Values written in the config (they win) and defaults nobody set; 'auto' is in neither."""
+    t = config.train
+    user: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for key in AUTO_KEYS:
+        value = getattr(t, key)
+        if key in t.auto_keys or value == "auto":
+            continue
+        (user if key in t.model_fields_set else defaults)[key] = value
+    options = _options(config)
+    if "dropout" in type(options).model_fields:
+        target = user if "dropout" in options.model_fields_set else defaults
+        target["dropout"] = options.dropout
+    return user, defaults
+
+
+def count_train_examples(run_dir: Path) -> int:
+    path = run_dir / "data" / "train.jsonl"
+    if not path.exists():
+        raise TunesmithError(f"{path}: no training split yet; run `tunesmith data build` first")
+    with path.open(encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def build_plan(config: RunConfig, n_train: int, hardware: Hardware) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (pure: no files read or written)."""
+    shape = shape_for(config)
+    setup = setup_for(config, hardware)
+    user, defaults = _user_and_defaults(config)
+    lr_found = _lr_found(config.run_dir)
+    decisions = plan_hyperparameters(
+        n_train=n_train, shape=shape, setup=setup, hardware=hardware, user=user,
+        defaults=defaults, target_effective_batch=config.plan.target_effective_batch,
+        max_batch=config.plan.max_batch_size,
+        method_default_lr=default_learning_rate(profile(config.method.name).kind),
+        lr_found=lr_found)
+    chosen = {d.name: d.value for d in decisions}
+    final = setup_for(config, hardware, batch_size=int(chosen["batch_size"]))
+    estimate = estimate_memory(shape, final)
+    return {
+        "n_train": n_train,
+        "hardware": {"device": hardware.device, "label": hardware.label,
+                     "memory_gib": round(hardware.memory_gib, 2), "bf16": hardware.bf16},
+        "model": shape.to_dict(),
+        "method": config.method.name,
+        "decisions": [d.to_dict() for d in decisions],
+        "memory": estimate.to_dict(),
+    }
+
+
+def _lr_found(run_dir: Path) -> float | None:
+    path = run_dir / "plan" / "lr_find.json"
+    if not path.exists():
+        return None
+    value = read_json(path).get("suggested_lr")
+    return float(value) if value else None
+
+
+def plan_for_config(config: RunConfig) -> dict[str, Any]:
+    """Build the plan for a run whose data exists and write ``plan/plan.json``."""
+    plan = build_plan(config, count_train_examples(config.run_dir), detect_hardware(config))
+    write_json_atomic(config.run_dir / "plan" / "plan.json", plan)
+    return plan
+
+
+def apply_plan(config: RunConfig, plan: dict[str, Any]) -> RunConfig:
+    """A copy of ``config`` whose 'auto' train values are the plan's (user values stay)."""
+    from tunesmith.config.train import TrainConfig
+
+    auto = config.train.auto_keys
+    changes = {}
+    for d in plan["decisions"]:
+        key = d.get("applied_to") or ""
+        name = key.split(".", 1)[1] if key.startswith("train.") else ""
+        if d["source"] == "plan" and name in auto:
+            changes[name] = d["value"]
+    if not changes:
+        return config
+    train = TrainConfig.model_validate({**config.train.model_dump(), **changes})
+    resolved = config.model_copy(update={"train": train})
+    resolved._base_dir = config.base_dir
+    return resolved
+
+
+def decisions_of(plan: dict[str, Any]) -> list[Decision]:
+    return [Decision(**d) for d in plan["decisions"]]
