@@ -1,3 +1,78 @@
 """``tunesmith compare``: the same budget for each fine-tuning method, measured."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tunesmith.cli.common import ConfigArg, SetOpt, app, console, err_console, guarded
+
+
+@app.command()
+def compare(
+    config: ConfigArg,
+    methods: Annotated[str, typer.Option(
+        "--methods", help="Comma-separated method names, or 'all' (every registered method: "
+        "`tunesmith methods` lists them).")] = "all",
+    max_steps: Annotated[int, typer.Option(
+        "--max-steps", min=1, help="Optimizer steps per method (the shared budget).")] = 20,
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write the rows (one per method) as JSON to this file; '-' prints them "
+        "to stdout (and nothing else).")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=1, help="Seconds one method may take before it becomes an error row.")
+    ] = 3600,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", min=1, help="Methods trained at once, each in its own process (tokens/s "
+        "then shares the CPU).")] = 1,
+    set_: SetOpt = None,
+) -> None:
+    """Train and score each method on the same data, seed, step budget and evaluation.
+
+    Reports trainable parameters, peak memory, training tokens/s, eval loss against the base
+    model's and SQuAD 2.0 F1 (also as a % of full fine-tuning), beside the seed's own table.
+    Writes runs/<name>/compare/comparison.{md,json,png}; each method runs in its own process.
+    """
+    from tunesmith.compare import compare_methods, resolve_methods
+
+    names = guarded(lambda: resolve_methods(methods))
+    progress = err_console if json_out is not None and str(json_out) == "-" else console
+    result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
+                                             progress, jobs))
+    rows = result.rows
+    if json_out is not None:
+        text = json.dumps({"meta": result.meta, "rows": rows}, indent=2)
+        if str(json_out) == "-":
+            print(text)
+            return
+        from tunesmith.utils.io import write_text_atomic
+
+        write_text_atomic(json_out, text + "\n")
+    console.print((result.out_dir / "comparison.md").read_text(encoding="utf-8"))
+    console.print(f"wrote {result.out_dir}/comparison.md, .json, .png"
+                  + (f" and {json_out}" if json_out else ""))
+
+
+@app.command("methods")
+def list_methods(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                 ) -> None:
+    """List every registered fine-tuning method: family, mergeable, paper."""
+    from rich.table import Table
+
+    from tunesmith.methods import METHODS
+
+    info = [{"name": n, "family": METHODS.get(n).family, "mergeable": METHODS.get(n).mergeable,
+             "paper": METHODS.get(n).paper} for n in METHODS.names()]
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    table = Table(title="fine-tuning methods (method.name)")
+    for column in ("name", "family", "mergeable", "paper"):
+        table.add_column(column)
+    for item in info:
+        table.add_row(str(item["name"]), str(item["family"]),
+                      "yes" if item["mergeable"] else "no", str(item["paper"]))
+    console.print(table)

@@ -187,11 +187,12 @@ class Adalora(PeftMethod):
         from peft import AdaLoraConfig
 
         total = self.total_steps
-        if not total or total < 3:
-            raise TunesmithError(
-                f"adalora needs the planned number of optimizer steps (>= 3), got {total}")
+        if not total:
+            raise TunesmithError("adalora needs the planned number of optimizer steps")
+        # PEFT requires steps left between the warm-up (tinit) and the final phase (tfinal)
         tinit, tfinal = int(options.tinit_ratio * total), int(options.tfinal_ratio * total)
-        tinit, tfinal = min(tinit, total - 2), min(tfinal, max(0, total - tinit - 2))
+        tinit = min(tinit, total - 1)
+        tfinal = min(tfinal, max(0, total - tinit - 1))
         return AdaLoraConfig(init_r=options.init_r, target_r=options.target_r,
                              lora_alpha=options.alpha, lora_dropout=options.dropout,
                              target_modules=options.target_modules, tinit=tinit, tfinal=tfinal,

@@ -275,7 +275,7 @@ def train_sft(
 
 
 def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,
-                    hardware: HardwareChoice) -> float:
+                    hardware: HardwareChoice) -> float | None:
     """The untouched base model's loss on the validation split, on the same batches.
 
     A PEFT model scores its base with the adapter switched off; a native method changed the
@@ -296,7 +296,8 @@ def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,
             trainer.model = model
             del base
     trainer.accelerator.free_memory()  # drop what evaluate() prepared; train() prepares anew
-    return float(result["base_eval_loss"])
+    loss = result.get("base_eval_loss")  # absent when every example was truncated away
+    return float(loss) if loss is not None else None
 
 
 def _save_atomically(method: TuningMethod, model: nn.Module, tokenizer: Any, adapter_dir: Path,

@@ -1,0 +1,179 @@
+"""``tunesmith compare``: every method on the same data, seed, step budget and evaluation.
+
+The data and base model come from the run's own stages (built once, skipped when up to date);
+then each method trains in a fresh process (``compare.worker``) so that its peak memory is its
+own, and a method that fails becomes a row with its error while the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tunesmith import __version__
+from tunesmith.compare.report import write_outputs
+from tunesmith.compare.worker import BASE
+from tunesmith.config import load_config
+from tunesmith.errors import TunesmithError
+from tunesmith.train.callbacks import make_progress
+
+# 20 steps x 8 examples: long enough for every method to move its eval loss on the quickstart
+# (measured: docs/methods.md), short enough for --methods all in well under an hour on 2 cores
+DEFAULT_MAX_STEPS = 20
+
+
+@dataclass
+class Comparison:
+    rows: list[dict[str, Any]]
+    meta: dict[str, Any]
+    out_dir: Path
+
+
+def resolve_methods(spec: str) -> list[str]:
+    """``all`` or a comma-separated list of registered names (unknown names are an error)."""
+    from tunesmith.methods import METHODS
+
+    if spec.strip() == "all":
+        return METHODS.names()
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise TunesmithError("--methods: give method names separated by commas, or 'all'")
+    for name in names:
+        METHODS.get(name)  # raises with the nearest name and the list of known ones
+    return list(dict.fromkeys(names))
+
+
+def compare_methods(
+    config_path: Path,
+    methods: list[str],
+    overrides: list[str] | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    timeout_s: float = 3600,
+    console: Console | None = None,
+    jobs: int = 1,
+) -> Comparison:
+    """Train and score each method; write comparison.{json,md,png} under runs/<name>/compare/.
+
+    ``jobs`` > 1 runs that many methods at once (each in its own process, so peak memory stays
+    per method); their tokens/s then share the CPU and are only comparable within one run.
+    """
+    from tunesmith.pipeline.manifest import Manifest
+    from tunesmith.pipeline.run import run_pipeline
+
+    console = console or Console(stderr=True)
+    overrides = list(overrides or [])
+    config = load_config(config_path, overrides)
+    run_pipeline(config, until="model", console=console, report=False)  # same data for all
+    manifest = Manifest.read(config.run_dir / "model")
+    if manifest is None or "base_model" not in manifest.details:
+        raise TunesmithError(f"{config.run_dir / 'model'}: the model stage did not finish")
+    base_model = str(manifest.details["base_model"])
+    data_dir = config.run_dir / "data"
+    out_dir = config.run_dir / "compare"
+
+    started = time.time()
+    names = [BASE, *methods]
+    results: dict[str, dict[str, Any]] = {}
+    threads = max(1, (_cpu_count() or 1) // jobs)  # oversubscribed cores slow every job down
+    with make_progress(console) as progress, ThreadPoolExecutor(max_workers=jobs) as pool:
+        task = progress.add_task("comparing methods", total=len(names), info="")
+        futures = {pool.submit(_run_worker, config_path, name, out_dir / name, base_model,
+                               data_dir, max_steps, overrides, timeout_s,
+                               threads if jobs > 1 else None): name for name in names}
+        for future in as_completed(futures):
+            name = futures[future]
+            row = results[name] = future.result()
+            status = ("ok" if row.get("status") == "ok"
+                      else f"[red]error[/red]: {str(row.get('error'))[:120]}")
+            progress.console.print(f"  {name}: {status}", highlight=False)
+            progress.update(task, advance=1, info=name)
+    rows = [results[name] for name in names]  # the order asked for, whatever finished first
+    _add_relative_scores(rows)
+    meta = {
+        "config": str(config_path), "run": config.name, "seed": config.seed,
+        "max_steps": max_steps, "jobs": jobs, "batch_size": config.train.batch_size,
+        "learning_rate": config.train.learning_rate, "eval_split": config.eval.split,
+        "base_model": base_model, "overrides": overrides,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "cpu_count": _cpu_count(), "gpu": _gpu_name(), "seconds": time.time() - started,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "versions": _versions(),
+    }
+    write_outputs(rows, meta, out_dir)
+    return Comparison(rows, meta, out_dir)
+
+
+def _run_worker(config_path: Path, name: str, out: Path, base_model: str, data_dir: Path,
+                max_steps: int, overrides: list[str], timeout_s: float,
+                threads: int | None = None) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    result = out / "result.json"
+    result.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "tunesmith.compare.worker", str(config_path), name,
+               str(out), "--base-model", base_model, "--data", str(data_dir),
+               "--max-steps", str(max_steps)]
+    for item in overrides:
+        command += ["--set", item]
+    log = out / "log.txt"
+    with log.open("w", encoding="utf-8") as handle:
+        try:
+            env = dict(os.environ)
+            if threads:
+                env["OMP_NUM_THREADS"] = str(threads)
+            code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                  timeout=timeout_s, check=False).returncode
+        except subprocess.TimeoutExpired:
+            return {"method": name, "status": "error",
+                    "error": f"timed out after {timeout_s:.0f} s (log: {log})"}
+    if result.is_file():
+        row: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+        return row
+    tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    return {"method": name, "status": "error",
+            "error": f"worker exited with code {code}: {' | '.join(tail)} (log: {log})"}
+
+
+def _add_relative_scores(rows: list[dict[str, Any]]) -> None:
+    """F1 as a % of full fine-tuning's, and whether training lowered the eval loss."""
+    full = next((r for r in rows if r.get("method") == "full" and r.get("status") == "ok"), None)
+    full_f1 = full.get("f1") if full else None
+    for row in rows:
+        if row.get("status") != "ok":
+            continue
+        f1 = row.get("f1")
+        row["f1_percent_of_full"] = (100.0 * f1 / full_f1 if full_f1 and f1 is not None
+                                     else None)
+        loss, base = row.get("eval_loss"), row.get("base_eval_loss")
+        row["improved_eval_loss"] = (loss < base) if loss is not None and base is not None else None
+
+
+def _cpu_count() -> int | None:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _gpu_name() -> str | None:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def _versions() -> dict[str, str]:
+    import bitsandbytes
+    import peft
+    import torch
+    import transformers
+    import trl
+
+    return {"tunesmith": __version__, "torch": torch.__version__,
+            "transformers": transformers.__version__, "peft": peft.__version__,
+            "trl": trl.__version__, "bitsandbytes": bitsandbytes.__version__,
+            "python": platform.python_version()}
