@@ -22,7 +22,7 @@ from tunesmith.data.quality.run import run_quality_control
 from tunesmith.data.review import apply_review, load_rounds, review_rates
 from tunesmith.data.schema import QARecord, write_records
 from tunesmith.data.sources import Document, Skip
-from tunesmith.data.sources.ingest import Ingested, ingest_sources
+from tunesmith.data.sources.ingest import Ingested, attach_provenance, ingest_sources
 from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
 from tunesmith.data.unanswerable import Rejection
@@ -92,6 +92,7 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
     by_split, dropped = construct_mix(by_split, contexts_by_split, data.mix, config.seed,
                                       on_step=step)
     rejected.extend(dropped)
+    attach_provenance((r for records in by_split.values() for r in records), documents)
     built = BuiltDataset(by_split, documents, doc_splits, rejected, ingested.skipped,
                          ingested.pii)
     return check_and_balance(config, built, step)

@@ -187,3 +187,18 @@ def test_build_on_only_broken_files_is_a_message_not_a_traceback(tmp_path: Path)
     assert "no document could be read from data.sources (3 skipped" in said
     assert "bin.txt: binary file" in said and "t.jsonl:1: not valid JSON" in said
     assert "Traceback" not in done.output
+
+
+def test_records_get_their_documents_provenance(squad_sample_dir: Path) -> None:
+    from tunesmith.data.schema import QARecord
+    from tunesmith.data.sources.ingest import attach_provenance
+
+    docs = read_path(squad_sample_dir / "dev-sample.json", kind="squad").documents[:2]
+    record = QARecord(id="m", question="Who?", contexts=[docs[0].text, docs[1].text],
+                      source_doc_ids=["Normans/0", "Normans/1", "elsewhere"],
+                      kind="multihop", answer="Rollo", provenance={"generator": "rules"})
+    attach_provenance([record], docs)
+    assert record.provenance["generator"] == "rules"
+    first, second = record.provenance["documents"]
+    assert (first["doc_id"], first["source_kind"], first["paragraph"]) == ("Normans/0", "squad", 0)
+    assert first["source"].endswith("dev-sample.json") and second["doc_id"] == "Normans/1"

@@ -6,7 +6,7 @@ with the path, the line where one is known, and the reason; the rest goes on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from tunesmith.utils.hashing import sha256_bytes
 
 if TYPE_CHECKING:
     from tunesmith.config import RunConfig
+    from tunesmith.data.schema import QARecord
 
 # importing the reader modules registers them
 from tunesmith.data.sources import html, jsonl, pdf, squad, text  # noqa: E402,F401  # isort: skip
@@ -149,3 +150,14 @@ def ingest_sources(config: RunConfig) -> Ingested:
         ingested.documents = redacted
         ingested.pii = dict(sorted(counts.items()))
     return ingested
+
+
+def attach_provenance(records: Iterable[QARecord], documents: Sequence[Document]) -> None:
+    """Copy each source document's provenance into the records made from it, in place:
+    ``provenance["documents"]`` lists, per id in ``source_doc_ids``, the source path, reader
+    kind, title, content hash and what the reader knew (a ticket's line, a SQuAD paragraph)."""
+    by_id = {doc.id: doc.provenance for doc in documents}
+    for record in records:
+        found = [by_id[doc_id] for doc_id in record.source_doc_ids if doc_id in by_id]
+        if found:
+            record.provenance["documents"] = found
