@@ -74,6 +74,12 @@ class RejectionHeadGate(Gate):
 
 
 @dataclass(frozen=True)
+class MultitaskHeadGate(Gate):
+    def value(self, s: Signals) -> float | None:
+        return s.extras.get("multitask_p_unanswerable")
+
+
+@dataclass(frozen=True)
 class NullScoreGate(Gate):
     def value(self, s: Signals) -> float | None:
         return s.null_diff
@@ -141,6 +147,10 @@ class ContextLengthGate(Gate):
 REJECTION_HEAD = _register(RejectionHeadGate(
     "rejection_head", "P(unanswerable) from the rejection head (an encoder classifier)",
     0.5, "above", "seed: \"Add rejection head: Secondary classifier predicting answerability\""))
+MULTITASK_HEAD = _register(MultitaskHeadGate(
+    "multitask_head", "P(unanswerable) from the causal LM's own answerability head (multitask)",
+    0.5, "above", "seed: \"Multi-task learning: Jointly train for question answering and "
+    "answerability classification\""))
 NULL_SCORE = _register(NullScoreGate(
     "null_score", "extractive QA: null ([CLS]) score minus the best span score",
     0.0, "above", "SQuAD 2.0: answer when the best span beats the null score"))

@@ -31,6 +31,7 @@ class Predictor:
     model: Any
     tokenizer: Any
     label: str  # "base" | "tuned"
+    head: Any = None  # causal LM: the multitask answerability head, if trained
 
 
 def load_predictor(config: RunConfig, run_dir: Path, label: str) -> Predictor:
@@ -45,23 +46,29 @@ def load_predictor(config: RunConfig, run_dir: Path, label: str) -> Predictor:
             model, tokenizer = load_encoder(config.model.name, task, config.seed)
             model.eval()
         return Predictor(task, model, tokenizer, label)
-    from peft import PeftModel
-
+    from tunesmith.methods.saved import load_tuned
     from tunesmith.models.loading import load_causal_lm, load_tokenizer
     from tunesmith.pipeline.run import _base_model
+    from tunesmith.train.multitask import load_head
 
     base = _base_model(run_dir)
     tokenizer = load_tokenizer(base, revision=config.model.revision,
                                trust_remote_code=config.model.trust_remote_code)
-    model: Any = load_causal_lm(base, revision=config.model.revision,
-                                trust_remote_code=config.model.trust_remote_code)
+
+    def load_base(**kwargs: Any) -> Any:
+        return load_causal_lm(base, revision=config.model.revision,
+                              trust_remote_code=config.model.trust_remote_code, **kwargs)
+
     if label == "tuned":
         adapter = run_dir / "train" / "adapter"
-        if not (adapter / "adapter_config.json").exists():
-            raise FileNotFoundError(f"{adapter}: no trained adapter; run training first")
-        model = PeftModel.from_pretrained(model, str(adapter))
+        if not adapter.exists():
+            raise FileNotFoundError(f"{adapter}: no trained model; run training first")
+        model: Any = load_tuned(load_base, adapter)  # whichever method saved it loads it
+        head = load_head(run_dir / "train")
+    else:
+        model, head = load_base(), None
     model.eval()
-    return Predictor("causal_lm", model, tokenizer, label)
+    return Predictor("causal_lm", model, tokenizer, label, head)
 
 
 def load_rejection_head(run_dir: Path) -> tuple[Any, Any] | None:
@@ -99,11 +106,13 @@ class SimilarityModel:
 @torch.inference_mode()
 def generate_with_probs(model: Any, tokenizer: Any, prompts: Sequence[str],
                         max_new_tokens: int, batch_size: int = 16,
-                        console: Console | None = None) -> list[tuple[str, list[float]]]:
-    """Greedy answers and the softmax probability of each generated token."""
+                        console: Console | None = None,
+                        head: Any = None) -> list[tuple[str, list[float], float | None]]:
+    """Greedy answers, the softmax probability of each generated token, and (with the
+    multitask ``head``) P(unanswerable) read from the last prompt token's hidden state."""
     tokenizer.padding_side = "left"
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    out: list[tuple[str, list[float]]] = [("", [])] * len(prompts)
+    out: list[tuple[str, list[float], float | None]] = [("", [], None)] * len(prompts)
     device = next(model.parameters()).device
     with make_progress(console) as progress:
         task = progress.add_task("generating", total=len(prompts), info="")
@@ -116,6 +125,10 @@ def generate_with_probs(model: Any, tokenizer: Any, prompts: Sequence[str],
                                  eos_token_id=tokenizer.eos_token_id,
                                  output_scores=True, return_dict_in_generate=True)
             new = gen.sequences[:, batch["input_ids"].shape[1]:]
+            p_no: list[float | None] = [None] * len(index)
+            if head is not None:  # left padding: the prompt ends at the last position
+                hidden = model(**batch, output_hidden_states=True).hidden_states[-1][:, -1]
+                p_no = torch.softmax(head(hidden), dim=-1)[:, 0].tolist()
             logprobs = model.compute_transition_scores(gen.sequences, gen.scores,
                                                        normalize_logits=True)
             for row, i in enumerate(index):
@@ -123,7 +136,7 @@ def generate_with_probs(model: Any, tokenizer: Any, prompts: Sequence[str],
                         if t not in (tokenizer.pad_token_id, tokenizer.eos_token_id)]
                 text = tokenizer.decode(new[row][keep], skip_special_tokens=True).strip()
                 probs = [float(torch.exp(logprobs[row, k])) for k in keep]
-                out[i] = (text, probs)
+                out[i] = (text, probs, p_no[row])
             progress.update(task, advance=len(index))
     return out
 
@@ -158,10 +171,12 @@ def compute_signals(
         prompts = [predictor.tokenizer.apply_chat_template(
             build_messages(c, q, g.system_message()), add_generation_prompt=True,
             tokenize=False) for q, c in zip(questions, contexts, strict=True)]
-        for s, (text, probs) in zip(signals, generate_with_probs(
+        for s, (text, probs, p_no) in zip(signals, generate_with_probs(
                 predictor.model, predictor.tokenizer, prompts, config.eval.max_new_tokens,
-                config.eval.batch_size, console), strict=True):
+                config.eval.batch_size, console, predictor.head), strict=True):
             s.answer, s.token_probs = text, probs
+            if p_no is not None:
+                s.extras["multitask_p_unanswerable"] = p_no
     if predictor.kind == "answerability":
         rejection_head = (predictor.model, predictor.tokenizer)
     if rejection_head is not None:

@@ -97,7 +97,13 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
 
     if config.model.task != "causal_lm":  # encoder tasks (train/encoder.py)
         return {"task": config.model.task, "metrics": run_train_extras(config, run_dir, console)}
-    result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console)
+    from tunesmith.train.multitask import build_multitask
+
+    multitask = build_multitask(config, _base_model(run_dir))  # guard.multitask_lambda > 0
+    result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console,
+                       extra_losses=[multitask] if multitask else None)
+    if multitask is not None:
+        multitask.save(run_dir / "train")  # the answerability head, beside the adapter
     for reason in result.hardware.reasons:
         console.print(f"  train: {reason}")
     return {"metrics": result.metrics, "resumed_from": result.resumed_from,
