@@ -11,6 +11,7 @@ file, the ``.gitignore`` beside it, ``.dvc/config``); ``dvc push``.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import subprocess
@@ -56,10 +57,24 @@ def default_remote() -> Path:
     return base / "dvc-remote"
 
 
+# DVC reaches cloud storage through one plugin package per scheme
+_PLUGINS = {"s3": "dvc_s3", "gs": "dvc_gs", "gcs": "dvc_gs", "azure": "dvc_azure",
+            "ssh": "dvc_ssh", "hdfs": "dvc_hdfs", "webdav": "dvc_webdav",
+            "webdavs": "dvc_webdav", "http": "dvc_http", "https": "dvc_http", "oss": "dvc_oss",
+            "gdrive": "dvc_gdrive"}
+
+
 def remote_url(config: RunConfig) -> str:
-    """The remote's URL: s3:// gs:// etc. as given; a folder made absolute and created."""
+    """The remote's URL: s3:// gs:// etc. as given (its DVC plugin must be installed); a
+    folder made absolute and created."""
     remote = config.data.version.remote
     if "://" in remote:
+        scheme = remote.split("://", 1)[0].lower()
+        plugin = _PLUGINS.get(scheme)
+        if plugin and importlib.util.find_spec(plugin) is None:
+            raise VersionError(f"data.version.remote is {remote}: DVC needs the "
+                               f"'{plugin.replace('_', '-')}' package for {scheme}:// remotes "
+                               f"(pip install {plugin.replace('_', '-')})")
         return remote
     folder = config.resolve(remote) if remote else default_remote()
     folder = folder.resolve()
@@ -141,7 +156,7 @@ def version_data(config: RunConfig, message: str | None = None,
             f"{exc}: git ignores the run folder, so the .dvc file could not be committed. "
             f"Stop ignoring '{config.output_dir}/' in .gitignore (DVC ignores the data "
             "itself through the .gitignore it writes beside the .dvc file)") from None
-    except DvcException as exc:
+    except (DvcException, ImportError) as exc:
         raise VersionError(f"dvc: {exc}") from None
     commit = None
     if scm_root is not None and settings.git_commit:

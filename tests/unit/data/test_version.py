@@ -73,3 +73,17 @@ def test_version_without_git_and_errors(tmp_path: Path, monkeypatch: pytest.Monk
     (config.run_dir / "data" / "stats.json").unlink()
     with pytest.raises(VersionError, match="no built data"):
         version_data(config)
+
+
+def test_a_cloud_remote_without_its_plugin_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    config = make_run(tmp_path, extra="  version: {remote: 's3://bucket/prefix'}\n")
+    if importlib.util.find_spec("dvc_s3") is not None:
+        pytest.skip("dvc-s3 is installed")
+    with pytest.raises(VersionError, match=r"needs the 'dvc-s3' package"):
+        version_data(config)
+    assert not (tmp_path / ".dvc").exists()  # nothing was changed before the error
