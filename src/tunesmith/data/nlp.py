@@ -56,12 +56,15 @@ def load_encoder(name: str | None = None) -> SentenceTransformer:
 
 
 _PARSED: dict[tuple[str, str], Doc] = {}
+_MAX_PARSED = 50_000
 
 
 def parse(texts: Sequence[str], name: str = SPACY_MODEL) -> list[Doc]:
     """spaCy parses of ``texts``, each text parsed once per process (generation, construction
     and augmentation read the same contexts)."""
     todo = list(dict.fromkeys(t for t in texts if (name, t) not in _PARSED))
+    if len(_PARSED) + len(todo) > _MAX_PARSED:
+        _PARSED.clear()  # a bounded memo, not a store: a large corpus is parsed again later
     if todo:
         for text, doc in zip(todo, load_spacy(name).pipe(todo, batch_size=32), strict=True):
             _PARSED[(name, text)] = doc

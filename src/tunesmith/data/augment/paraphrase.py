@@ -46,9 +46,12 @@ Paraphraser = Callable[[Sequence[QARecord], int], list[list[str]]]
 
 
 def template_paraphrases(record: QARecord, rng: random.Random) -> list[str]:
-    """Offline rewrites of ``record.question``, most different first."""
+    """Offline rewrites of ``record.question``, most different first: the wh-phrase said
+    another way and verb synonyms, inside a frame; then without the frame; then the frame
+    around the question as it was. A copy that changes a word or two is a near-duplicate the
+    quality stage would drop, so the first one changes the most."""
     question = record.question
-    out: list[str] = []
+    rewrites: list[str] = []
     for pattern, replacements in _WH:
         if pattern.search(question):
             for replacement in replacements:
@@ -56,16 +59,16 @@ def template_paraphrases(record: QARecord, rng: random.Random) -> list[str]:
                     record.answer[:1].isupper()
                 ):
                     continue  # "who" about a group noun phrase is not a person
-                out.append(pattern.sub(replacement, question, count=1))
+                rewrites.append(pattern.sub(replacement, question, count=1))
     if question.startswith("When ") and record.answer and _YEAR.match(record.answer):
-        out.append("In what year " + question[len("When "):])
-    words = question.split()
-    swapped = [_SYNONYMS.get(w, w) for w in words]
-    if swapped != words:
-        out.append(" ".join(swapped))
-    base = out[0] if out else question
+        rewrites.append("In what year " + question[len("When "):])
+    rewrites = [" ".join(_SYNONYMS.get(w, w) for w in q.split()) for q in rewrites or [question]]
     frame = rng.choice(_FRAMES)
-    out.append(frame.format(q=base[0].lower() + base[1:] if not _proper_start(base) else base))
+
+    def framed(q: str) -> str:
+        return frame.format(q=q if _proper_start(q) else q[0].lower() + q[1:])
+
+    out = [framed(rewrites[0]), *rewrites, framed(question)]
     return [q for q in dict.fromkeys(out) if q != question]
 
 
