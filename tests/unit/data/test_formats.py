@@ -129,9 +129,16 @@ def test_malformed_inputs(tmp_path: Path) -> None:
     bad.write_text('{"version": "v2.0",\n "data": [\n  {"title": "x",}\n]}')
     with pytest.raises(DataFileError, match=r"bad.json:3: not valid JSON"):
         IMPORTERS.get("squad").read(bad)
-    (tmp_path / "latin1.json").write_bytes('{"data": "café"}'.encode("latin-1"))
-    with pytest.raises(DataFileError, match="not UTF-8"):
-        IMPORTERS.get("squad").read(tmp_path / "latin1.json")
+    (tmp_path / "binary.json").write_bytes(b"\x00\x01{\x00")
+    with pytest.raises(DataFileError, match="binary.json: binary file"):
+        IMPORTERS.get("squad").read(tmp_path / "binary.json")
+    legacy = {"data": [{"title": "Café", "paragraphs": [{"context": "Le café est prêt à 8 h.",
+                                                          "qas": [{"id": "c", "question": "Quand?",
+               "answers": [{"text": "8 h", "answer_start": 19}]}]}]}]}
+    (tmp_path / "cp1252.json").write_bytes(json.dumps(legacy, ensure_ascii=False)
+                                           .encode("cp1252"))
+    (record,) = IMPORTERS.get("squad").read(tmp_path / "cp1252.json").records
+    assert record.contexts == ["Le café est prêt à 8 h."] and record.answer == "8 h"
     squad = {"data": [{"title": "t", "paragraphs": [{"context": "Port 7420.", "qas": [
         {"id": "ok", "question": "Which port?", "answers": [{"text": "7420",
                                                              "answer_start": 5}]},
@@ -145,13 +152,15 @@ def test_malformed_inputs(tmp_path: Path) -> None:
     assert [s.reason.split(":")[0] for s in result.skipped] == [
         "key 'data[0].paragraphs[0].qas[1]'", "key 'data[0].paragraphs[0].qas[2]'"]
     nq = tmp_path / "nq.jsonl"
-    nq.write_text((FIXTURES / "nq-simplified-sample.jsonl").read_text().splitlines()[0]
-                  + "\n{oops\n" + json.dumps({"question_text": "q"}) + "\n")
+    nq.write_bytes(((FIXTURES / "nq-simplified-sample.jsonl").read_text().splitlines()[0]
+                    + "\n{oops\n" + json.dumps({"question_text": "q"}) + "\n").encode()
+                   + '{"question_text": "café"}\n'.encode("latin-1"))
     result = IMPORTERS.get("nq").read(nq)
     assert len(result.records) == 1
     assert [(s.line, s.reason) for s in result.skipped] == [
         (2, "not valid JSON (Expecting property name enclosed in double quotes)"),
-        (3, "missing key 'document_text'")]
+        (3, "missing key 'document_text'"),
+        (4, "not UTF-8 (invalid continuation byte at byte 22)")]
 
 
 def _said(done: Any) -> str:

@@ -107,15 +107,18 @@ def nq_record(example: dict[str, Any]) -> QARecord | str:
 
 @importer("nq", "Natural Questions, simplified JSONL (optionally .gz)")
 def import_nq(path: Path) -> ImportResult:
+    """Every line as a record or a skip with its line number; a bad line stops nothing."""
     result = ImportResult()
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                example = json.loads(line)
+                example = json.loads(raw.decode("utf-8"))  # JSON Lines is UTF-8 by definition
                 outcome = nq_record(example)
+            except UnicodeDecodeError as exc:
+                outcome = f"not UTF-8 ({exc.reason} at byte {exc.start})"
             except json.JSONDecodeError as exc:
                 outcome = f"not valid JSON ({exc.msg})"
             except KeyError as exc:

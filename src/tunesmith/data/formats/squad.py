@@ -19,21 +19,23 @@ from pydantic import ValidationError
 from tunesmith.config.guard import GuardConfig
 from tunesmith.data.formats.base import ImportResult, exporter, importer
 from tunesmith.data.schema import QARecord
-from tunesmith.data.sources.base import Skip
+from tunesmith.data.sources.base import Skip, SkipFile
+from tunesmith.data.sources.encoding import decode_text
 from tunesmith.utils.io import DataFileError, write_json_atomic
 
 
 def read_json_file(path: Path) -> Any:
-    """JSON from a file; a syntax error names the file and line (an unreadable file too)."""
+    """JSON from a file in any encoding; a syntax error names the file and line."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise DataFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-                            ) from None
+        text = decode_text(raw)  # a BOM, UTF-8, else the detected encoding
+    except SkipFile as exc:
+        raise DataFileError(f"{path}: {exc.reason}") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
