@@ -290,8 +290,14 @@ def token_counter(config: RunConfig, run_dir: Path | None = None) -> tuple[Token
                                  "built-in model's tokenizer exists after the model stage)")
     from transformers import AutoTokenizer
 
+    from tunesmith.train.encoder import encoder_path
+
+    shown = name
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
+        # 'auto' is an analysis: it uses what is on disk and never waits on the network;
+        # the MiniLM aliases are the offline package's folder
+        tokenizer = AutoTokenizer.from_pretrained(encoder_path(name),
+                                                  local_files_only=choice == "auto")
     except (OSError, ValueError) as exc:
         if choice != "auto":
             raise TunesmithError(
@@ -303,7 +309,7 @@ def token_counter(config: RunConfig, run_dir: Path | None = None) -> tuple[Token
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    return count, f"tokenizer {name}"
+    return count, f"tokenizer {shown}"
 
 
 def token_lengths(records: Sequence[QARecord], count: TokenCount
