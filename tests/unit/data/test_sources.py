@@ -123,6 +123,10 @@ def test_encodings_are_detected(tmp_path: Path) -> None:
     assert decode_text(("\ufeff" + french).encode("utf-8")) == french
     russian = "Привет, как дела? Это тест кодировки текста на русском языке, длинный текст."
     assert detect_encoding(russian.encode("cp1251")) == "cp1251"
+    polish = "Zażółć gęślą jaźń, to jest polski tekst do testu kodowania znaków."
+    assert decode_text(polish.encode("cp1250")) == polish
+    for short in ("café", "Straße", "naïve résumé"):  # too short to tell: cp1252, not UTF-16
+        assert decode_text(short.encode("cp1252")) == short
     (tmp_path / "legacy.txt").write_bytes(french.encode("cp1252"))
     (doc,) = read_path(tmp_path).documents
     assert doc.text == french

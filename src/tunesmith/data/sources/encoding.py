@@ -40,14 +40,28 @@ def detect_encoding(raw: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    matches = list(from_bytes(raw))
+    # without a BOM, UTF-16/32 is not a plausible reading of text bytes (ASCII in UTF-16
+    # has NUL bytes, refused above); charset-normalizer offers it for short inputs
+    matches = [m for m in from_bytes(raw) if not str(m.encoding).startswith("utf_")]
     if not matches:
         raise SkipFile("not text in any known encoding (binary file?)")
     best = matches[0]
-    for match in matches:
-        if match.encoding == _PREFERRED and match.chaos <= best.chaos + _TIE:
-            return _PREFERRED
+    tied = [m for m in matches if m.chaos <= best.chaos + _TIE]
+    if any(m.encoding == _PREFERRED for m in tied) or len(tied) > 1 and _western(raw):
+        return _PREFERRED  # a tie (short texts tie between many code pages) goes to cp1252
     return str(best.encoding)
+
+
+def _western(raw: bytes) -> bool:
+    """Bytes that read as Western text in cp1252: they decode, and accented letters are a
+    minority of the letters (in Cyrillic or Greek code pages nearly every letter is high)."""
+    try:
+        text = raw.decode(_PREFERRED)
+    except UnicodeDecodeError:
+        return False
+    letters = [ch for ch in text if ch.isalpha()]
+    high = sum(not ch.isascii() for ch in letters)
+    return bool(letters) and high / len(letters) <= 0.4
 
 
 def decode_text(raw: bytes, encoding: str | None = None) -> str:
