@@ -191,11 +191,15 @@ def _write_card_and_report(built: BuiltDataset, out_dir: Path, config: RunConfig
     from tunesmith.data.card import write_data_card
     from tunesmith.data.report import write_data_report
 
+    # every scored record, kept or dropped later, so the threshold's cut shows
     by_kind: dict[str, list[float]] = {}
-    for records in built.splits.values():
-        for record in records:
-            if record.id in built.similarity:
-                by_kind.setdefault(record.kind, []).append(built.similarity[record.id])
+    scored = [r for records in built.splits.values() for r in records]
+    scored += [r.record for r in built.rejected]
+    seen: set[str] = set()
+    for record in scored:
+        if record.id in built.similarity and record.id not in seen:
+            seen.add(record.id)
+            by_kind.setdefault(record.kind, []).append(built.similarity[record.id])
     report = write_data_report(out_dir, config.name, stats, lengths, by_kind)
     write_data_card(out_dir, stats, config, event="build",
                     extra_sections={"Quality control and balance": _card_summary(stats, report)})
