@@ -73,6 +73,12 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     return path
 
 
+def _guard_body(run_dir: Path) -> str:
+    from tunesmith.guard.report import guard_section  # thresholds, abstention, ablation
+
+    return guard_section(run_dir)
+
+
 def render_report(run_dir: Path) -> str:
     """The report page of ``run_dir`` as one HTML string."""
     run_dir = Path(run_dir)
@@ -81,6 +87,7 @@ def render_report(run_dir: Path) -> str:
         Section("data", "Data", _data_body(run_dir)),
         Section("training", "Training", _training_body(run_dir)),
         Section("evaluation", "Evaluation", _evaluation_body(run_dir)),
+        Section("guard", "Guard", _guard_body(run_dir)),
         Section("examples", "Examples", _examples_body(run_dir)),
     ]
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
