@@ -144,3 +144,85 @@ def estimate(
         from tunesmith.plan.report import print_estimate
 
         print_estimate(result, console)
+
+
+# ------------------------------------------------------------------------------ lr-find, search
+
+
+def _base_model(cfg: Any, as_json: bool) -> str:
+    """Build the data and the base model if they are not up to date; the base model's path."""
+    from tunesmith.pipeline import run_pipeline
+    from tunesmith.pipeline.run import _base_model as base_of
+
+    run_pipeline(cfg, until="model", console=err_console if as_json else console, report=False)
+    return base_of(cfg.run_dir)
+
+
+@app.command("lr-find")
+def lr_find(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+    """Learning-rate range test (Smith 2017): raise the rate exponentially from plan.lr_find.
+    start_lr until the loss diverges; suggest half the divergence point (the seed's rule) and
+    show the steepest-descent point. Writes plan/lr_find.{json,png}; the plan then uses it."""
+    from tunesmith.plan.lr_finder import run_lr_find
+
+    cfg = load_run_config(config, set_)
+    out = err_console if as_json else console
+    result = guarded(lambda: run_lr_find(cfg, _base_model(cfg, as_json), out))
+    payload = {k: v for k, v in result.to_dict().items()
+               if k not in ("lrs", "losses", "smoothed")}
+    payload["plot"] = str(cfg.run_dir / "plan" / "lr_find.png")
+    payload["steps_run"] = len(result.lrs)
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+
+    def fmt(v: float | None) -> str:
+        return f"{v:.3g}" if v else "-"
+
+    console.print(f"swept {len(result.lrs)} steps from {result.lrs[0]:.1e} to "
+                  f"{result.lrs[-1]:.2e}")
+    console.print(f"  divergence point:  {fmt(result.divergence_lr)}")
+    console.print(f"  steepest descent:  {fmt(result.steepest_lr)}")
+    console.print(f"  [bold]suggested:         {fmt(result.suggested_lr)}[/bold]  "
+                  f"({result.rule})")
+    console.print(f"plot: {payload['plot']}; `tunesmith plan` now uses the suggestion for a "
+                  "learning_rate left at 'auto'")
+
+
+@app.command("search")
+def search(
+    config: ConfigArg,
+    trials: Annotated[int | None, typer.Option(help="Trials in total (default: "
+                                               "plan.search.trials).")] = None,
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Optuna TPE search over plan.search.space with pruning on each epoch's validation loss.
+    Stored in runs/<name>/plan/search.db: killed and restarted, it resumes where it stopped.
+    Writes the best configuration as YAML (plan/best.yaml) and parameter importances."""
+    from tunesmith.plan.search import run_search
+
+    cfg = load_run_config(config, set_)
+    out = err_console if as_json else console
+    result = guarded(lambda: run_search(cfg, config, _base_model(cfg, as_json),
+                                        trials or cfg.plan.search.trials, out, set_ or []))
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    table = Table(title=f"search: {result['finished']} trials finished "
+                  f"({result['pruned']} pruned, {result['resumed_from']} before this run)")
+    params = sorted({k for t in result["trials"] for k in t["params"]})
+    for col in ("#", "state", "val loss", *params):
+        table.add_column(col)
+    for t in result["trials"]:
+        value = f"{t['value']:.4f}" if t["value"] is not None else "-"
+        table.add_row(str(t["number"]), t["state"], value,
+                      *(f"{t['params'].get(p, '-'):.3g}" if isinstance(t["params"].get(p), float)
+                        else str(t["params"].get(p, "-")) for p in params))
+    console.print(table)
+    if result.get("best"):
+        console.print(f"best: {result['best']['params']} (val loss "
+                      f"{result['best']['value']:.4f}); wrote {result['best_yaml']}")
+    if result.get("importances"):
+        console.print("parameter importances (fANOVA): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in result["importances"].items()))

@@ -88,7 +88,8 @@ def _train_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     data = run_dir / "data"
     return {"data/train.jsonl": sha256_tree(data / "train.jsonl"),
             "data/val.jsonl": sha256_tree(data / "val.jsonl"),
-            "base_model": _base_model(run_dir)}
+            "base_model": _base_model(run_dir),
+            **_plan_inputs(config, run_dir)}
 
 
 def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
@@ -163,13 +164,50 @@ def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
     return {"metrics": metrics}
 
 
+def _plan_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    """Values left at 'auto' come from the plan: a new plan section or lr-find result retrains."""
+    if not config.train.auto_keys:
+        return {}
+    inputs = {"plan": sha256_json(config.plan.model_dump(mode="json"))}
+    found = run_dir / "plan" / "lr_find.json"
+    if "learning_rate" in config.train.auto_keys and found.exists():
+        inputs["plan/lr_find.json"] = sha256_tree(found)
+    return inputs
+
+
+def _run_train_planned(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    """The plan (tunesmith.plan) fills the train values left at 'auto', then training runs;
+    the manifest records every planned value with its rule."""
+    from tunesmith.errors import TunesmithError
+    from tunesmith.plan.planner import apply_plan, plan_for_config
+
+    if getattr(config.model, "task", "causal_lm") != "causal_lm":
+        return _run_train(config, run_dir, console)
+    try:
+        plan = plan_for_config(config)
+    except TunesmithError as exc:
+        if config.train.auto_keys:
+            raise
+        console.print(f"  train: no plan ({exc}); every train value is set")
+        return _run_train(config, run_dir, console)
+    planned = apply_plan(config, plan)
+    for d in plan["decisions"]:
+        if d["source"] == "plan" and d["name"] in config.train.auto_keys:
+            console.print(f"  train: {d['name']} = {d['value']} (plan: {d['rule']})")
+    details = _run_train(planned, run_dir, console)
+    details["plan"] = {d["name"]: {"value": d["value"], "source": d["source"], "rule": d["rule"]}
+                       for d in plan["decisions"]}
+    details["plan_memory_gib"] = plan["memory"]["peak_memory_gib"]
+    return details
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("data", ("data", "seed"),
           ("train.jsonl", "val.jsonl", "test.jsonl", "rejected.jsonl", "stats.json",
            "splits.json", "report.html"), _data_inputs, _run_data),
     Stage("model", ("model", "seed"), (), _model_inputs, _run_model),
     Stage("train", ("model", "method", "train", "guard", "seed"), ("adapter", "metrics.jsonl"),
-          _train_inputs, _run_train),
+          _train_inputs, _run_train_planned),
     Stage("guard", ("model", "eval", "guard", "seed"),
           ("thresholds.json", "calibration.json", "reliability.png"),
           _guard_stage_inputs, _run_guard),

@@ -72,12 +72,15 @@ def batches(examples: Sequence[Example], batch_size: int, pad_id: int, seed: int
 
 
 def prepare_model(model: nn.Module, method_name: str, options: Any,
-                  total_steps: int | None = None) -> tuple[nn.Module, Any]:
+                  total_steps: int | None = None,
+                  tokenizer_path: str | None = None) -> tuple[nn.Module, Any]:
     """Wrap ``model`` with the registered method, as the training workflow does."""
     from tunesmith.methods import METHODS
 
     method = METHODS.get(method_name)()
     method.total_steps = total_steps
+    if tokenizer_path and hasattr(method, "tokenizer_path"):  # soft prompts from text
+        method.tokenizer_path = tokenizer_path
     return method.prepare(model, options), method
 
 

@@ -1,0 +1,168 @@
+"""The learning-rate range test (Smith, 2017, "Cyclical Learning Rates for Training Neural
+Networks", §3.3): raise the rate exponentially, one optimizer step each, until the loss
+diverges. The seed's rule: the optimal rate is half the point where the loss spikes.
+Also reported: the steepest-descent point (where the smoothed loss falls fastest per decade).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tunesmith.config import RunConfig
+from tunesmith.errors import TunesmithError
+from tunesmith.utils.io import write_json_atomic
+
+
+@dataclass
+class LrFindResult:
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    smoothed: list[float] = field(default_factory=list)
+    divergence_lr: float | None = None
+    steepest_lr: float | None = None
+    min_loss_lr: float | None = None
+    suggested_lr: float | None = None
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def lr_range_test(step: Callable[[float], float], start_lr: float = 1e-7, end_lr: float = 1.0,
+                  steps: int = 100, diverge_factor: float = 4.0,
+                  smoothing: float = 0.9) -> LrFindResult:
+    """Call ``step(lr)`` (one optimizer step at ``lr``; returns the loss) for exponentially
+    increasing rates; stop when the smoothed loss passes ``diverge_factor`` x its minimum or
+    is not finite."""
+    if not 0 < start_lr < end_lr:
+        raise TunesmithError(f"lr-find: need 0 < start_lr ({start_lr}) < end_lr ({end_lr})")
+    ratio = (end_lr / start_lr) ** (1 / max(steps - 1, 1))
+    result = LrFindResult()
+    avg, best = 0.0, math.inf
+    for i in range(steps):
+        lr = start_lr * ratio**i
+        loss = step(lr)
+        result.lrs.append(lr)
+        result.losses.append(loss)
+        if not math.isfinite(loss):
+            result.divergence_lr = lr
+            break
+        avg = smoothing * avg + (1 - smoothing) * loss
+        smooth = avg / (1 - smoothing ** (i + 1))  # bias-corrected, as in fastai
+        result.smoothed.append(smooth)
+        best = min(best, smooth)
+        if i > 5 and smooth > diverge_factor * best:
+            result.divergence_lr = lr
+            break
+    finite = [(lr, s) for lr, s in zip(result.lrs, result.smoothed, strict=False)]
+    if finite:
+        i_min = min(range(len(finite)), key=lambda k: finite[k][1])
+        result.min_loss_lr = finite[i_min][0]
+        slopes = [(finite[k + 1][1] - finite[k][1])
+                  / (math.log10(finite[k + 1][0]) - math.log10(finite[k][0]))
+                  for k in range(max(i_min, 1)) if k + 1 < len(finite)]
+        if slopes:
+            k = min(range(len(slopes)), key=lambda j: slopes[j])
+            result.steepest_lr = finite[k][0]
+    if result.divergence_lr is not None:
+        result.suggested_lr = 0.5 * result.divergence_lr
+        result.rule = "seed: half the divergence point (Smith 2017)"
+    elif result.min_loss_lr is not None:
+        result.suggested_lr = 0.5 * result.min_loss_lr
+        result.rule = (f"the loss never diverged up to {end_lr:g}: half the rate of the "
+                       "lowest loss")
+    return result
+
+
+def plot(result: LrFindResult, path: Path, peak_steps: int = 200) -> None:
+    """Loss against rate (log axis) with the three points, and the schedules at the
+    suggested rate, each with 5% warmup."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tunesmith.plan.schedules import SCHEDULES, curve
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    ax.plot(result.lrs[: len(result.smoothed)], result.smoothed, label="smoothed loss")
+    ax.plot(result.lrs, result.losses, alpha=0.3, label="loss")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    for lr, label, style in ((result.divergence_lr, "divergence", "r--"),
+                             (result.suggested_lr, "suggested (1/2 divergence)", "g-"),
+                             (result.steepest_lr, "steepest descent", "b:")):
+        if lr:
+            ax.axvline(lr, linestyle=style[1:], color=style[0], label=f"{label}: {lr:.2e}")
+    ax.legend(fontsize=8)
+    ax.set_title("learning-rate range test")
+    peak = result.suggested_lr or 1e-4
+    for kind in SCHEDULES:
+        ax2.plot(curve(kind, peak, peak_steps, peak_steps // 20), label=kind)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("learning rate")
+    ax2.set_title("schedules at the suggested peak (5% warmup)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def run_lr_find(config: RunConfig, base_model: str, console: Console | None = None
+                ) -> LrFindResult:
+    """The range test on the run's training split, the model prepared by its method."""
+    from rich.progress import Progress
+
+    from tunesmith.data.schema import read_records
+    from tunesmith.models.loading import load_causal_lm, load_tokenizer
+    from tunesmith.plan.steps import Stepper, batches, prepare_model, tokenize_records
+
+    lf = config.plan.lr_find
+    run_dir = config.run_dir
+    records = read_records(run_dir / "data" / "train.jsonl")
+    tokenizer = load_tokenizer(base_model)
+    examples = tokenize_records(records, config, tokenizer, config.train.max_length)
+    if not examples:
+        raise TunesmithError(f"{run_dir / 'data' / 'train.jsonl'}: no training examples")
+    import torch
+
+    torch.manual_seed(config.seed)
+    model, method = prepare_model(load_causal_lm(base_model), config.method.name,
+                                  config.method.options, total_steps=lf.steps,
+                                  tokenizer_path=base_model)
+    stepper = Stepper(model, method, learning_rate=lf.start_lr,
+                      max_grad_norm=config.train.max_grad_norm)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    batch_size = min(config.train.batch_size, len(examples))
+
+    def stream() -> Any:
+        epoch = 0
+        while True:
+            yield from batches(examples, batch_size, pad, seed=config.seed + epoch)
+            epoch += 1
+
+    feed = stream()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("lr-find", total=lf.steps)
+
+        def step(lr: float) -> float:
+            stepper.set_lr(lr)
+            progress.advance(task)
+            return stepper.step(next(feed))
+
+        result = lr_range_test(step, lf.start_lr, lf.end_lr, lf.steps, lf.diverge_factor,
+                               lf.smoothing)
+    out = run_dir / "plan"
+    write_json_atomic(out / "lr_find.json", result.to_dict())
+    plot(result, out / "lr_find.png")
+    return result
