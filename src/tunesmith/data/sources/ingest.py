@@ -6,6 +6,7 @@ with the path, the line where one is known, and the reason; the rest goes on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -89,7 +90,7 @@ def read_path(path: Path, kinds: Sequence[str] = DEFAULT_KINDS, kind: str = "aut
               options: ReadOptions | None = None, max_file_mb: float | None = None
               ) -> SourceResult:
     """Read one file (its ``kind``, or the one its suffix selects) or walk a folder."""
-    path = Path(path)
+    path = Path(os.path.normpath(path))  # provenance says .../shared/x, not .../a/../../x
     options = options or ReadOptions()
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder (data.sources[].path)")
