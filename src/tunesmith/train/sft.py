@@ -29,6 +29,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from transformers.trainer_callback import PrinterCallback
 from trl import SFTConfig
 from trl import SFTTrainer as TrlSFTTrainer
+from trl.trainer.utils import add_fused_lm_head
 
 from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
@@ -289,6 +290,8 @@ def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,
         base: Any = load_causal_lm(base_model, dtype=hardware.torch_dtype,
                                    revision=config.model.revision,
                                    trust_remote_code=config.model.trust_remote_code)
+        # TRL scores with a fused LM head it patched into the trained model: the same on the copy
+        add_fused_lm_head(base, outputs=("log_probs", "entropy", "is_top1"))
         trainer.model = base.to(trainer.args.device)
         try:
             result = trainer.evaluate(metric_key_prefix="base_eval")
