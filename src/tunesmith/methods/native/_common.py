@@ -291,6 +291,21 @@ def freeze(model: nn.Module) -> None:
         p.requires_grad_(False)
 
 
+# Heads a task model adds on top of the pretrained body, newly initialised: they must train
+# whatever the method (PEFT does the same with ``modules_to_save`` for SEQ_CLS/QA models).
+_TASK_HEADS = ("classifier", "pre_classifier", "score", "qa_outputs")
+
+
+def train_task_heads(model: nn.Module) -> list[str]:
+    trained = []
+    for name, child in model.named_children():
+        if name in _TASK_HEADS:
+            for p in child.parameters():
+                p.requires_grad_(True)
+            trained.append(name)
+    return trained
+
+
 def count_parameters(model: nn.Module) -> dict[str, float]:
     """Trainable and total parameters (shared tensors once), and the trainable share in %."""
     total = trainable = 0
@@ -358,6 +373,10 @@ class NativeMethod(TuningMethod):
             raise TunesmithError(f"this model was already prepared by {getattr(model, _MARK)}")
         freeze(model)
         facts = self.apply(model, opts)
+        heads = train_task_heads(model)
+        if heads:
+            log.info("%s: the task heads %s train too (newly initialised)", self.name, heads)
+            facts["task_heads"] = heads
         setattr(model, _MARK, {"method": self.name, "options": opts.model_dump(), "facts": facts})
         return model
 
