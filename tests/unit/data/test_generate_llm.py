@@ -188,3 +188,23 @@ def test_concurrency_limit_is_honoured(server: ChatServer, tmp_path: Path) -> No
     assert len(server.requests) == 7 and not any(isinstance(r, Failure) for r in replies)
     assert 1 < server.max_active <= 3
     assert [r["messages"][-1]["content"] for r in server.requests].count("prompt 3") == 1
+
+
+def test_llm_paraphrases_for_augmentation(server: ChatServer, tmp_path: Path) -> None:
+    from tunesmith.config.data_gen import AugmentConfig
+    from tunesmith.data.augment import augment_records
+    from tunesmith.data.schema import QARecord
+
+    server.script = [(200, json.dumps({"paraphrases": [
+        "On which port does the broker accept connections?", "Port 7420 is used for what?"]}))]
+    record = QARecord(id="q1", question="Which port does the broker listen on?",
+                      contexts=[CONTEXT.text], answer="7420", answer_start=27,
+                      source_doc_ids=["doc"])
+    made, rejected = augment_records(
+        [record], AugmentConfig(paraphrase=2, paraphrase_backend="llm"), seed=0,
+        generate=_config(server, tmp_path), cache_dir=tmp_path)
+    assert "Paraphrase this question 2 different ways" in (
+        server.requests[0]["messages"][-1]["content"])
+    assert [r.question for r in made] == ["On which port does the broker accept connections?"]
+    assert [r.reason for r in rejected] == ["paraphrase: gives the answer away"]
+    assert made[0].answer_start == 27 and made[0].provenance["paraphrase_backend"] == "model"
