@@ -74,6 +74,10 @@ def _entity_swap(record: QARecord, inventory: dict[str, list[str]],
     for ent in parse([question])[0].ents:
         if ent.label_ not in _SWAP_LABELS or not ent.text[:1].isupper():
             continue
+        if ent.root.dep_ in ("compound", "amod", "nmod") or ent.root.head.pos_ == "PROPN" and (
+            ent.root.head.i >= ent.end
+        ):
+            continue  # a name inside a longer phrase ("Turing machine"): swapping makes nonsense
         pool = [n for n in inventory.get(ent.label_, [])
                 if n != ent.text and not _contains(context, n) and not _contains(question, n)]
         if pool:

@@ -54,9 +54,10 @@ _DATE_WORDS = re.compile(
     r"\d|centur|January|February|March|April|May|June|July|August|September|October|"
     r"November|December|spring|summer|autumn|winter|decade|year"
 )
+_KEEP_ADVERBS = {"not", "never", "how", "when", "where", "why", "only", "first", "last"}
 _SHORTEN = {"relcl", "acl", "appos", "advcl", "parataxis"}
 _DO_FORM = {"VBD": "did", "VBZ": "does", "VBP": "do", "VB": "do"}
-_MAX_ANSWER_TOKENS = 10
+_MAX_ANSWER_TOKENS = 7  # SQuAD answers are mostly 1-4 tokens; a clause is not an answer
 _MAX_QUESTION_TOKENS = 24
 _PREPOSITIONS = {"of", "in", "on", "at", "by", "for", "with", "from", "to", "under", "into",
                  "over", "as", "about", "between", "through", "against", "during", "after"}
@@ -283,6 +284,13 @@ class _Clause:
         # without making it clearer: SQuAD questions average ten words
         cut = {t.i for i in self.body if doc[i].dep_ in _SHORTEN and not gap & _ids(doc[i])
                for t in doc[i].subtree}
+        # the clause verb's own adverbs ("initially", "eventually", "also", "thereafter") are
+        # dropped too: a question that copies every word of its sentence teaches lexical
+        # matching, which human questions do not reward
+        cut |= {t.i for adverb in verb.children
+                if adverb.dep_ in ("advmod", "npadvmod") and adverb.pos_ == "ADV"
+                and not gap & _ids(adverb) and adverb.lower_ not in _KEEP_ADVERBS
+                for t in adverb.subtree}
         rest = [doc[i] for i in self.body
                 if i not in gap and i not in aux_ids and i != verb.i and i not in self.dropped
                 and i not in moved and i not in cut]
