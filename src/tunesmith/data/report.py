@@ -180,6 +180,10 @@ def _balance(balance: Mapping[str, Any]) -> str:
         parts.append(f"<h3>{escape(split)}: {report['before']} → {report['after']} records "
                      f"({report['dropped']} dropped)</h3>")
         parts.append(_table(["share", "before", "after", "target", ""], rows))
+        if level.get("balanced") is False:
+            parts.append(f'<p class="note">Difficulty not balanced: reaching its targets needs '
+                         f'at least {level["drops_needed"]} drops, more than max_drop allows. '
+                         "Generate more inferential and multi-hop records instead.</p>")
         if report.get("missing"):
             parts.append(f'<p class="note">No records of: {escape(", ".join(report["missing"]))}'
                          " (left out of balancing).</p>")

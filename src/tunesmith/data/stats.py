@@ -20,7 +20,9 @@ question that misleads: both test whether the model notices).
 records at a time from the (class, difficulty) cells whose removal most reduces (per record) the
 distance of the shares from their ranges, preferring removals that keep the class shares where
 they were, until every share is in range, no removal helps, or ``max_drop`` of the split is
-gone.
+gone. Difficulty is balanced only when its targets are reachable within ``max_drop`` (a lower
+bound on the drops needed is computed first): moving toward a target that cannot be met would
+only cost data; the report gives the drops it would need.
 
 **Token lengths** use the model's tokenizer when it can be loaded (the built-in ``tiny``
 model's exists only after the model stage, which needs the data split: the data build uses the
@@ -137,6 +139,18 @@ def _distance(counts: Mapping[str, int], total: int,
     return out
 
 
+def _drops_for_levels(counts: Mapping[str, int], total: int,
+                      ranges: Mapping[str, tuple[float, float]]) -> int:
+    """A lower bound on the records to drop before every level is within its range: an
+    over-represented level loses its own records, an under-represented one needs the others
+    to shrink."""
+    over = sum(max(0, math.ceil((counts.get(d, 0) - high * total) / (1 - high)))
+               for d, (_, high) in ranges.items() if high < 1)
+    under = max((max(0, math.ceil(total - counts.get(d, 0) / low))
+                 for d, (low, _) in ranges.items() if low > 0), default=0)
+    return max(over, under)
+
+
 @dataclass
 class Balanced:
     records: list[QARecord]
@@ -174,6 +188,9 @@ def balance_split(records: Sequence[QARecord], config: BalanceConfig, seed: int,
     start_share = {c: class_counts[c] / max(1, len(records)) for c in class_counts}
     total = len(records)
     budget = math.floor(config.max_drop * total)
+    needed = _drops_for_levels(level_counts, total, level_ranges)
+    if needed > budget:  # out of reach: dropping toward it would only cost data
+        level_ranges = {}
 
     def cost(classes: Counter[str], levels: Counter[str], n: int) -> float:
         drift = sum(abs(classes[c] / n - start_share[c]) for c in start_share)
@@ -227,7 +244,8 @@ def balance_split(records: Sequence[QARecord], config: BalanceConfig, seed: int,
                           "mix": dict(mix or {})},
         "difficulty": {"before": shares(records, lambda r: r.difficulty, LEVELS),
                        "after": shares(kept, lambda r: r.difficulty, LEVELS),
-                       "targets": dict(config.difficulty), "tolerance": tol},
+                       "targets": dict(config.difficulty), "tolerance": tol,
+                       "drops_needed": needed, "balanced": needed <= budget},
         "missing": sorted({*config.answerability} - present_classes
                           | {*config.difficulty} - present_levels),
         "dropped": len(dropped), "before": len(records), "after": len(kept),

@@ -125,3 +125,14 @@ def test_token_lengths_against_the_seed_ranges(tmp_path: Path) -> None:
     html = path.read_text()
     assert html.count("data:image/png;base64,") == 2  # length histograms + similarity
     assert "question" in html and "dedup" in html
+
+
+def test_unreachable_difficulty_targets_cost_no_records() -> None:
+    # answerability in range (70/20/10), difficulty 90% simple: out of reach within max_drop
+    records = _population({("answerable", "simple"): 63, ("answerable", "inferential"): 7,
+                           ("unanswerable", "simple"): 18, ("unanswerable", "inferential"): 2,
+                           ("adversarial", "simple"): 9, ("adversarial", "multihop"): 1})
+    result = balance_split(records, BalanceConfig(), seed=0)
+    assert result.dropped == []
+    assert result.report["difficulty"]["balanced"] is False
+    assert result.report["difficulty"]["drops_needed"] > 0.3 * len(records)
