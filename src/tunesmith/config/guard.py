@@ -55,6 +55,11 @@ class CalibrateConfig(Section):
     )
     bins: int = Field(10, ge=2, le=50, description="Bins of the reliability diagram and ECE.")
     split: Literal["val", "train"] = Field("val", description="The split thresholds come from.")
+    in_run: bool = Field(
+        False,
+        description="Causal LM: calibrate as a stage of `tunesmith run` (encoder tasks always "
+        "do); otherwise `tunesmith calibrate` runs it, and eval then applies the thresholds.",
+    )
     max_examples: int | None = Field(None, ge=1, description="Use only the first N records.")
 
 

@@ -141,6 +141,11 @@ def _guard_stage_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
             "base_model": _base_model(run_dir), **inputs}
 
 
+def _guard_in_run(config: RunConfig) -> bool:
+    """Encoder tasks always calibrate; a causal LM when asked (generation on val costs time)."""
+    return config.model.task != "causal_lm" or config.guard.calibrate.in_run
+
+
 def _run_guard(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
     from tunesmith.guard.stages import run_calibrate
 
@@ -250,6 +255,8 @@ def run_pipeline(
     run_dir = config.run_dir
     outcome: dict[str, str] = {}
     for stage in STAGES:
+        if stage.name == "guard" and until != "guard" and not _guard_in_run(config):
+            continue  # causal LM: `tunesmith calibrate` runs it (or guard.calibrate.in_run)
         stage_dir = run_dir / stage.name
         expected_hash = config_hash(config, stage.sections)
         inputs = stage.inputs(config, run_dir)

@@ -241,14 +241,15 @@ class EncoderResult:
 
 
 def _training_args(config: RunConfig, out_dir: Path, n_features: int,
-                   epochs: float, learning_rate: float) -> TrainingArguments:
+                   epochs: float, learning_rate: float,
+                   max_steps: int | None = None) -> TrainingArguments:
     t = config.train
     hardware = choose_hardware(t)
     steps_per_epoch = max(1, -(-n_features // (t.batch_size * t.gradient_accumulation_steps)))
     return TrainingArguments(
         output_dir=str(out_dir / "checkpoints"),
         num_train_epochs=epochs,
-        max_steps=t.max_steps or -1,
+        max_steps=max_steps or -1,
         learning_rate=learning_rate,
         per_device_train_batch_size=t.batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps,
@@ -307,16 +308,19 @@ def train_encoder_task(
         features = qa_train_features(train_records, tokenizer, config.train.max_length,
                                      g.extractive.doc_stride)
         epochs, lr = config.train.epochs, config.train.learning_rate
+        max_steps = config.train.max_steps
     else:
         length = min(config.train.max_length, g.rejection_head.max_length)
         features = classification_features(train_records, tokenizer, length)
         epochs = g.rejection_head.epochs or config.train.epochs
         lr = g.rejection_head.learning_rate or config.train.learning_rate
+        # the head's own epochs win over train.max_steps (which caps the task model)
+        max_steps = None if g.rejection_head.epochs else config.train.max_steps
     model = prepare_with_method(model, config, task)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     out_dir.mkdir(parents=True, exist_ok=True)
-    args = _training_args(config, out_dir, len(features), epochs, lr)
+    args = _training_args(config, out_dir, len(features), epochs, lr, max_steps)
     metrics = _fit(model, tokenizer, features, args, out_dir / f"metrics-{task}.jsonl",
                    f"training {task}", console)
     metrics.update({"features": len(features), "records": len(train_records),
