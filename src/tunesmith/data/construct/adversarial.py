@@ -61,8 +61,11 @@ def entity_inventory(texts: Sequence[str]) -> dict[str, list[str]]:
     inventory: dict[str, dict[str, None]] = defaultdict(dict)
     for doc in parse(texts):
         for ent in doc.ents:
+            # proper-noun heads only: an adjective tagged NORP ("Scottish", "Boolean") in place
+            # of a noun ("the Normans") reads as nonsense, not as a misleading question
             if (ent.label_ in _SWAP_LABELS and 2 <= len(ent.text) <= 40 and "\n" not in ent.text
-                    and ent.text[:1].isupper()):
+                    and ent.text[:1].isupper() and ent.root.pos_ == "PROPN"
+                    and (ent.label_ != "NORP" or ent.root.tag_ == "NNPS")):
                 inventory[ent.label_][ent.text] = None
     return {label: list(names) for label, names in inventory.items()}
 
