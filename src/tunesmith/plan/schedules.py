@@ -23,8 +23,7 @@ def lr_factor(kind: str, step: int, total: int, warmup: int) -> float:
         # one triangular cycle after warmup to the base rate: base -> peak -> final
         if step < warmup:
             return CYCLICAL_BASE * (step + 1) / warmup
-        rest = max(total - warmup, 1)
-        t = (step - warmup) / rest
+        t = min((step - warmup) / max(total - warmup - 1, 1), 1.0)  # the last step ends at final
         if t < 0.5:
             return CYCLICAL_BASE + (1 - CYCLICAL_BASE) * t / 0.5
         return 1 - (1 - CYCLICAL_FINAL) * (t - 0.5) / 0.5

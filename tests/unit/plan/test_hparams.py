@@ -1,0 +1,70 @@
+"""The seed's rules, the user's values winning, and 'auto' filled before training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tunesmith.config import parse_config
+from tunesmith.plan.catalog import ModelShape
+from tunesmith.plan.hparams import (
+    Hardware,
+    dropout_for,
+    epochs_for,
+    label_smoothing_for,
+    plan_hyperparameters,
+    weight_decay_for,
+)
+from tunesmith.plan.memory import TrainSetup
+from tunesmith.plan.planner import apply_plan, build_plan
+
+SHAPE = ModelShape(name="t", hidden=128, layers=2, heads=4, kv_heads=4, intermediate=384,
+                   vocab=1000)
+
+
+def test_regularisation_and_epochs_follow_the_seed() -> None:
+    assert dropout_for(400) == 0.5 and dropout_for(5000) == 0.3 and dropout_for(60000) == 0.1
+    assert 0.1 < dropout_for(15000) < 0.3
+    assert weight_decay_for(1000) == 0.01 and weight_decay_for(100000) == 0.05
+    assert label_smoothing_for(1000) == 0.2 and label_smoothing_for(100000) == 0.1
+    assert epochs_for(300) == 1 and epochs_for(3500) == 4 and epochs_for(50000) == 10
+
+
+def test_user_values_win_and_batch_fits_memory() -> None:
+    kwargs = dict(n_train=2000, shape=SHAPE, setup=TrainSetup(method="lora", seq_len=256,
+                                                              device="cpu", precision="fp32"),
+                  hardware=Hardware("cpu", 64.0, False), defaults={}, target_effective_batch=16,
+                  max_batch=64, method_default_lr=2e-4)
+    plan = {d.name: d for d in plan_hyperparameters(user={"epochs": 7}, **kwargs)}  # type: ignore[arg-type]
+    assert plan["epochs"].value == 7 and plan["epochs"].source == "user"
+    assert plan["epochs"].suggested == 2
+    assert plan["batch_size"].value == 16 and plan["gradient_accumulation_steps"].value == 1
+    assert plan["max_grad_norm"].value == 1.0 and plan["precision"].value == "fp32"
+    tiny = dict(kwargs, hardware=Hardware("cuda", 0.02, True))
+    small = {d.name: d for d in plan_hyperparameters(user={}, **tiny)}  # type: ignore[arg-type]
+    assert small["batch_size"].value < 16
+    assert small["gradient_accumulation_steps"].value * small["batch_size"].value >= 16
+
+
+CONFIG = """
+name: plan-test
+data: {sources: [{path: corpus}]}
+model: {name: tiny, tiny: {hidden_size: 64, layers: 2, heads: 2, vocab_size: 500}}
+train: {epochs: auto, learning_rate: 0.001, batch_size: auto,
+        gradient_accumulation_steps: auto}
+"""
+
+
+def test_auto_values_are_filled_and_set_ones_kept(tmp_path: Path) -> None:
+    config = parse_config(CONFIG, tmp_path / "tunesmith.yaml")
+    assert config.train.auto_keys == {"epochs", "batch_size", "gradient_accumulation_steps"}
+    plan = build_plan(config, 1500, Hardware("cpu", 32.0, False, "test"))
+    by_name = {d["name"]: d for d in plan["decisions"]}
+    assert by_name["learning_rate"]["source"] == "user"
+    assert by_name["epochs"]["source"] == "plan" and by_name["epochs"]["value"] == 2
+    assert by_name["weight_decay"]["source"] == "default"  # left unset: the default stays
+    planned = apply_plan(config, plan)
+    assert planned.train.epochs == 2 and planned.train.learning_rate == pytest.approx(1e-3)
+    assert planned.train.batch_size * planned.train.gradient_accumulation_steps >= 16
+    assert planned.train.weight_decay == 0.0
