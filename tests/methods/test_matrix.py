@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 import torch
+from peft import PeftModel
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 from tunesmith.methods import METHODS, MergeNotSupportedError, TuningMethod
+from tunesmith.methods.peft_methods import PeftMethod
 
 PEFT_WRAPPING = re.compile(r"^base_model\.model\.|\.base_layer(?=\.)")
 
@@ -100,6 +102,10 @@ def test_method(name: str, tiny_llama_dir: Path, tmp_path: Path) -> None:
     method.save(model, tmp_path / "saved")
     loaded = method.load(_load_base(tiny_llama_dir, method, options), tmp_path / "saved")
     torch.testing.assert_close(_logits(loaded, batch), reference, rtol=0, atol=1e-6)
+    if isinstance(method, PeftMethod):  # PEFT's own loader reads what we saved, anywhere
+        plain = PeftModel.from_pretrained(_load_base(tiny_llama_dir, method, options),
+                                          str(tmp_path / "saved"))
+        torch.testing.assert_close(_logits(plain, batch), reference, rtol=0, atol=1e-6)
 
     # merge where the mathematics allows, a clear refusal where not
     if cls.mergeable:

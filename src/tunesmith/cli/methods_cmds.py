@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import ConfigArg, SetOpt, app, console, err_console, guarded
+from tunesmith.cli.common import (
+    ConfigArg,
+    ForceOpt,
+    SetOpt,
+    app,
+    console,
+    err_console,
+    guarded,
+)
 
 
 @app.command()
@@ -29,19 +37,21 @@ def compare(
         "--jobs", min=1, help="Methods trained at once, each in its own process (tokens/s "
         "then shares the CPU).")] = 1,
     set_: SetOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Train and score each method on the same data, seed, step budget and evaluation.
 
     Reports trainable parameters, peak memory, training tokens/s, eval loss against the base
     model's and SQuAD 2.0 F1 (also as a % of full fine-tuning), beside the seed's own table.
     Writes runs/<name>/compare/comparison.{md,json,png}; each method runs in its own process.
+    Methods already measured with the same config and budget are reused (--force re-runs).
     """
     from tunesmith.compare import compare_methods, resolve_methods
 
     names = guarded(lambda: resolve_methods(methods))
     progress = err_console if json_out is not None and str(json_out) == "-" else console
     result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
-                                             progress, jobs))
+                                             progress, jobs, force))
     rows = result.rows
     if json_out is not None:
         text = json.dumps({"meta": result.meta, "rows": rows}, indent=2)

@@ -26,6 +26,8 @@ from tunesmith.compare.worker import BASE
 from tunesmith.config import load_config
 from tunesmith.errors import TunesmithError
 from tunesmith.train.callbacks import make_progress
+from tunesmith.utils.hashing import sha256_json
+from tunesmith.utils.io import write_json_atomic
 
 # 20 steps x 8 examples: long enough for every method to move its eval loss on the quickstart
 # (measured: docs/methods.md), short enough for --methods all in well under an hour on 2 cores
@@ -61,11 +63,14 @@ def compare_methods(
     timeout_s: float = 3600,
     console: Console | None = None,
     jobs: int = 1,
+    force: bool = False,
 ) -> Comparison:
     """Train and score each method; write comparison.{json,md,png} under runs/<name>/compare/.
 
     ``jobs`` > 1 runs that many methods at once (each in its own process, so peak memory stays
     per method); their tokens/s then share the CPU and are only comparable within one run.
+    A method whose result from the same config, budget and base is on disk is not run again
+    (a row says ``reused``) unless ``force``: an interrupted comparison resumes.
     """
     from tunesmith.pipeline.manifest import Manifest
     from tunesmith.pipeline.run import run_pipeline
@@ -80,6 +85,7 @@ def compare_methods(
     base_model = str(manifest.details["base_model"])
     data_dir = config.run_dir / "data"
     out_dir = config.run_dir / "compare"
+    config_hash = sha256_json(config.model_dump(mode="json", exclude={"method"}))
 
     started = time.time()
     names = [BASE, *methods]
@@ -89,7 +95,8 @@ def compare_methods(
         task = progress.add_task("comparing methods", total=len(names), info="")
         futures = {pool.submit(_run_worker, config_path, name, out_dir / name, base_model,
                                data_dir, max_steps, overrides, timeout_s,
-                               threads if jobs > 1 else None): name for name in names}
+                               threads if jobs > 1 else None, config_hash, force): name
+                   for name in names}
         for future in as_completed(futures):
             name = futures[future]
             row = results[name] = future.result()
@@ -114,10 +121,17 @@ def compare_methods(
 
 def _run_worker(config_path: Path, name: str, out: Path, base_model: str, data_dir: Path,
                 max_steps: int, overrides: list[str], timeout_s: float,
-                threads: int | None = None) -> dict[str, Any]:
+                threads: int | None, config_hash: str, force: bool) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     result = out / "result.json"
+    marker = out / "fingerprint.json"
+    fingerprint = method_fingerprint(config_hash, name, max_steps, overrides, base_model)
+    if not force and _read_json(marker).get("fingerprint") == fingerprint:
+        previous = _read_json(result)
+        if previous.get("status") == "ok":  # same inputs, finished: measured already
+            return {**previous, "reused": True}
     result.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
     command = [sys.executable, "-m", "tunesmith.compare.worker", str(config_path), name,
                str(out), "--base-model", base_model, "--data", str(data_dir),
                "--max-steps", str(max_steps)]
@@ -136,6 +150,7 @@ def _run_worker(config_path: Path, name: str, out: Path, base_model: str, data_d
                     "error": f"timed out after {timeout_s:.0f} s (log: {log})"}
     if result.is_file():
         row: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+        write_json_atomic(marker, {"fingerprint": fingerprint})
         return row
     tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
     return {"method": name, "status": "error",
@@ -154,6 +169,22 @@ def _add_relative_scores(rows: list[dict[str, Any]]) -> None:
                                      else None)
         loss, base = row.get("eval_loss"), row.get("base_eval_loss")
         row["improved_eval_loss"] = (loss < base) if loss is not None and base is not None else None
+
+
+def method_fingerprint(config_hash: str, name: str, max_steps: int, overrides: list[str],
+                       base_model: str) -> str:
+    """What a method's measurement depends on: equal fingerprints, reusable result."""
+    return sha256_json({"tunesmith": __version__, "config": config_hash, "method": name,
+                        "max_steps": max_steps, "overrides": overrides,
+                        "base_model": base_model})
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _cpu_count() -> int | None:
