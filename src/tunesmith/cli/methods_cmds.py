@@ -37,6 +37,10 @@ def compare(
         "--jobs", min=1, help="Methods trained at once, each in its own process (tokens/s "
         "then shares the CPU).")] = 1,
     set_: SetOpt = None,
+    method_set: Annotated[list[str] | None, typer.Option(
+        "--method-set", help="Override a key for one method only: "
+        "--method-set prompt_tuning:train.learning_rate=3e-2 (repeatable; shown in the table).")
+    ] = None,
     force: ForceOpt = False,
 ) -> None:
     """Train and score each method on the same data, seed, step budget and evaluation.
@@ -49,9 +53,16 @@ def compare(
     from tunesmith.compare import compare_methods, resolve_methods
 
     names = guarded(lambda: resolve_methods(methods))
+    own: dict[str, list[str]] = {}
+    for item in method_set or []:
+        name, sep, assignment = item.partition(":")
+        if not sep or "=" not in assignment:
+            err_console.print(f"error: --method-set {item!r}: expected METHOD:KEY.PATH=VALUE")
+            raise typer.Exit(2)
+        own.setdefault(name.strip(), []).append(assignment.strip())
     progress = err_console if json_out is not None and str(json_out) == "-" else console
     result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
-                                             progress, jobs, force))
+                                             progress, jobs, force, own))
     rows = result.rows
     if json_out is not None:
         text = json.dumps({"meta": result.meta, "rows": rows}, indent=2)

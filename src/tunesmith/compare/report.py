@@ -45,6 +45,8 @@ def render_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{meta.get('cpu_count')} CPU cores, GPU: {meta.get('gpu') or 'none'}; "
         f"{meta.get('seconds', 0) / 60:.1f} minutes in all.",
         "",
+        *([f"Per-method settings: {_own(meta['method_overrides'])}.", ""]
+          if meta.get("method_overrides") else []),
         f"Base model (untrained): eval loss {_fmt(_first_base_loss(rows))}, "
         f"F1 {_fmt(base.get('f1'))} on the {meta.get('eval_split')} split.",
         "",
@@ -81,6 +83,10 @@ def render_markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _own(method_overrides: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {', '.join(items)}" for name, items in method_overrides.items())
 
 
 def _first_base_loss(rows: list[dict[str, Any]]) -> float | None:

@@ -64,6 +64,7 @@ def compare_methods(
     console: Console | None = None,
     jobs: int = 1,
     force: bool = False,
+    method_overrides: dict[str, list[str]] | None = None,
 ) -> Comparison:
     """Train and score each method; write comparison.{json,md,png} under runs/<name>/compare/.
 
@@ -71,6 +72,7 @@ def compare_methods(
     per method); their tokens/s then share the CPU and are only comparable within one run.
     A method whose result from the same config, budget and base is on disk is not run again
     (a row says ``reused``) unless ``force``: an interrupted comparison resumes.
+    ``method_overrides`` adds ``--set`` items for one method only (recorded in the output).
     """
     from tunesmith.pipeline.manifest import Manifest
     from tunesmith.pipeline.run import run_pipeline
@@ -78,6 +80,10 @@ def compare_methods(
     console = console or Console(stderr=True)
     overrides = list(overrides or [])
     config = load_config(config_path, overrides)
+    for name, items in (method_overrides or {}).items():
+        if name not in methods:
+            raise TunesmithError(f"--method-set {name}: not among the methods compared")
+        load_config(config_path, [*overrides, *items])  # a bad key fails now, not mid-run
     run_pipeline(config, until="model", console=console, report=False)  # same data for all
     manifest = Manifest.read(config.run_dir / "model")
     if manifest is None or "base_model" not in manifest.details:
@@ -93,8 +99,9 @@ def compare_methods(
     threads = max(1, (_cpu_count() or 1) // jobs)  # oversubscribed cores slow every job down
     with make_progress(console) as progress, ThreadPoolExecutor(max_workers=jobs) as pool:
         task = progress.add_task("comparing methods", total=len(names), info="")
+        own = method_overrides or {}
         futures = {pool.submit(_run_worker, config_path, name, out_dir / name, base_model,
-                               data_dir, max_steps, overrides, timeout_s,
+                               data_dir, max_steps, [*overrides, *own.get(name, [])], timeout_s,
                                threads if jobs > 1 else None, config_hash, force): name
                    for name in names}
         for future in as_completed(futures):
@@ -111,6 +118,7 @@ def compare_methods(
         "max_steps": max_steps, "jobs": jobs, "batch_size": config.train.batch_size,
         "learning_rate": config.train.learning_rate, "eval_split": config.eval.split,
         "base_model": base_model, "overrides": overrides,
+        "method_overrides": method_overrides or {},
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cpu_count": _cpu_count(), "gpu": _gpu_name(), "seconds": time.time() - started,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "versions": _versions(),
