@@ -58,31 +58,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 configurations only")
     parser.add_argument("--steps", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="configurations measured at once (1 torch thread each when > 1); "
+                        "memory is per process, but step times then share the CPU")
     parser.add_argument("--out", type=Path, default=Path("bench/results/estimate.json"))
     args = parser.parse_args()
     configs = CONFIGS[:: max(1, len(CONFIGS) // 4)][:4] if args.quick else CONFIGS
-    rows = []
-    for shape, method, options, batch, seq, ckpt in configs:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(item: tuple[ModelShape, str, dict[str, object], int, int, bool]) -> dict[str, object]:
+        shape, method, options, batch, seq, ckpt = item
         spec = MeasureSpec(shape=shape.to_dict(), method=method, options=dict(options),
                            batch_size=batch, seq_len=seq, gradient_checkpointing=ckpt,
-                           steps=args.steps)
+                           steps=args.steps, threads=1 if args.jobs > 1 else None)
         start = time.perf_counter()
         row = compare(spec, shape)
         row.update({"model": shape.name, "options": options,
                     "wall_s": round(time.perf_counter() - start, 1)})
-        rows.append(row)
         print(f"{shape.name} {method} {options} b{batch} s{seq} ckpt={ckpt}: peak predicted "
               f"{row['predicted_peak_gib'] * 1024:.1f} MiB, measured "
               f"{row['measured_peak_gib'] * 1024:.1f} MiB ({row['peak_error']:+.1%}); step "
               f"{row['predicted_step_s']:.2f} s vs {row['measured_step_s']:.2f} s "
               f"({row['step_error']:+.1%})", file=sys.stderr, flush=True)
+        return row
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        rows = list(pool.map(run, configs))
     summary = {
         "median_abs_peak_error": statistics.median(abs(r["peak_error"]) for r in rows),
         "max_abs_peak_error": max(abs(r["peak_error"]) for r in rows),
         "median_abs_step_error": statistics.median(abs(r["step_error"]) for r in rows),
         "configurations": len(rows),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "threads": 1 if args.jobs > 1 else torch.get_num_threads(), "jobs": args.jobs,
+        "torch": torch.__version__,
         "transformers": transformers.__version__, "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "device": rows[0]["device"] if rows else "",

@@ -49,6 +49,7 @@ class MeasureSpec:
     gradient_checkpointing: bool = False
     steps: int = 3
     seed: int = 0
+    threads: int | None = None  # torch threads in the child (None: torch's default)
 
 
 def _status_kib(key: str) -> int:
@@ -81,6 +82,8 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
     from tunesmith.plan.steps import Stepper, enable_checkpointing, prepare_model
 
     torch.manual_seed(spec.seed)
+    if spec.threads:
+        torch.set_num_threads(spec.threads)
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
     s = spec.shape

@@ -258,7 +258,11 @@ def estimate_memory(shape: ModelShape, setup: TrainSetup) -> MemoryEstimate:
 
     kept, rebuilt = activation_bytes(shape, setup)
     loss = loss_bytes(shape, setup)
+    # mixed precision: autocast keeps a bf16 copy of each weight it cast until the forward ends
+    # (ZeRO-3 gathers and casts one shard's worth per device)
     autocast_cache = shape.matmul_params * 2 if setup.precision == "mixed" else 0.0
+    if n > 1 and setup.zero_stage == 3:
+        autocast_cache /= n
     # the recomputed layer (checkpointing) peaks after the loss buffers are freed
     acts_at_backward = kept + max(rebuilt - loss, 0.0) + autocast_cache
     backward_start = acts_at_backward + loss
