@@ -86,8 +86,9 @@ def guarded_scores(
     metrics: dict[str, Any] = dict(squad_v2_scores(examples, guarded))
     raw = {qid: s.answer for qid, s in zip(ids, signals, strict=True)}
     na = {qid: na_score(s, config.model.task) for qid, s in zip(ids, signals, strict=True)}
-    sweep = squad_v2_scores(examples, raw, na)
-    metrics["ungated_exact"], metrics["ungated_f1"] = sweep["exact"], sweep["f1"]
+    sweep = squad_v2_scores(examples, raw, na)  # only its best_* keys: na is no probability
+    ungated = squad_v2_scores(examples, raw)
+    metrics["ungated_exact"], metrics["ungated_f1"] = ungated["exact"], ungated["f1"]
     metrics.update({k: sweep[k] for k in ("best_exact", "best_exact_thresh", "best_f1",
                                           "best_f1_thresh")})
     metrics.update(abstention_scores(examples, guarded))
