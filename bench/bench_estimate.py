@@ -72,7 +72,11 @@ def main() -> None:
                            batch_size=batch, seq_len=seq, gradient_checkpointing=ckpt,
                            steps=args.steps, threads=1 if args.jobs > 1 else None)
         start = time.perf_counter()
-        row = compare(spec, shape)
+        try:
+            row = compare(spec, shape)
+        except Exception as exc:  # one failed configuration must not lose the others
+            print(f"{shape.name} {method} {options}: FAILED {exc}", file=sys.stderr, flush=True)
+            return {"model": shape.name, "method": method, "options": options, "error": str(exc)}
         row.update({"model": shape.name, "options": options,
                     "wall_s": round(time.perf_counter() - start, 1)})
         print(f"{shape.name} {method} {options} b{batch} s{seq} ckpt={ckpt}: peak predicted "
@@ -83,7 +87,9 @@ def main() -> None:
         return row
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        rows = list(pool.map(run, configs))
+        results = list(pool.map(run, configs))
+    failed = [r for r in results if "error" in r]
+    rows = [r for r in results if "error" not in r]
     summary = {
         "median_abs_peak_error": statistics.median(abs(r["peak_error"]) for r in rows),
         "max_abs_peak_error": max(abs(r["peak_error"]) for r in rows),
@@ -97,7 +103,8 @@ def main() -> None:
         "device": rows[0]["device"] if rows else "",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2, default=str))
+    args.out.write_text(json.dumps({"summary": summary, "rows": rows, "failed": failed},
+                                   indent=2, default=str))
     print(markdown(rows, summary))
 
 

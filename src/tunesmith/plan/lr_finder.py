@@ -18,6 +18,8 @@ from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import write_json_atomic
 
+SPIKE = 1.1  # the loss "spikes" once it is 10% above its minimum again
+
 
 @dataclass
 class LrFindResult:
@@ -70,9 +72,13 @@ def lr_range_test(step: Callable[[float], float], start_lr: float = 1e-7, end_lr
         if slopes:
             k = min(range(len(slopes)), key=lambda j: slopes[j])
             result.steepest_lr = finite[k][0]
+        # the spike: the first rate past the minimum whose smoothed loss is 10% above it
+        spike = next((lr for lr, s in finite[i_min:] if s > SPIKE * finite[i_min][1]), None)
+        if spike is not None and (result.divergence_lr is None or spike < result.divergence_lr):
+            result.divergence_lr = spike
     if result.divergence_lr is not None:
         result.suggested_lr = 0.5 * result.divergence_lr
-        result.rule = "seed: half the divergence point (Smith 2017)"
+        result.rule = "seed: half the point where the loss spikes (Smith 2017)"
     elif result.min_loss_lr is not None:
         result.suggested_lr = 0.5 * result.min_loss_lr
         result.rule = (f"the loss never diverged up to {end_lr:g}: half the rate of the "
@@ -97,12 +103,12 @@ def plot(result: LrFindResult, path: Path, peak_steps: int = 200) -> None:
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss")
     for lr, label, style in ((result.divergence_lr, "divergence", "r--"),
-                             (result.suggested_lr, "suggested (1/2 divergence)", "g-"),
+                             (result.suggested_lr, "suggested", "g-"),
                              (result.steepest_lr, "steepest descent", "b:")):
         if lr:
             ax.axvline(lr, linestyle=style[1:], color=style[0], label=f"{label}: {lr:.2e}")
     ax.legend(fontsize=8)
-    ax.set_title("learning-rate range test")
+    ax.set_title(f"learning-rate range test\n{result.rule}", fontsize=9)
     peak = result.suggested_lr or 1e-4
     for kind in SCHEDULES:
         ax2.plot(curve(kind, peak, peak_steps, peak_steps // 20), label=kind)

@@ -107,7 +107,8 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
 
     # the same code path once on a miniature model first: libraries import and initialise
     # lazily (PEFT, thread pools, the autograd engine); none of that may count as the model's
-    mini = {**s, "hidden": s["heads"] * 4, "intermediate": 16, "layers": 1, "vocab": 64}
+    mini = {**s, "hidden": s["heads"] * 4, "intermediate": 16, "layers": min(s["layers"], 2),
+            "vocab": 64}
     warm, warm_batch = build(mini, 1, 8)
     warm.step(warm_batch)
     warm.step(warm_batch)
