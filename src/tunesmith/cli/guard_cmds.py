@@ -50,7 +50,8 @@ def answer(
         text = context if context is not None else _read(context_file)
         if not question.strip() or not text.strip():
             raise TunesmithError("the question and the context must not be empty")
-        result = Guard(cfg, label=model).answer(question, text).to_json()
+        # progress goes to stderr: stdout holds the JSON alone
+        result = Guard(cfg, label=model).answer(question, text, err_console).to_json()
         validate_output(result)
         return result
 

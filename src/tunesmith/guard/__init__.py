@@ -66,9 +66,9 @@ class Guard:
 
         return cls(load_config(Path(path), overrides or []), label=label)
 
-    def answer(self, question: str, context: str) -> GuardedAnswer:
+    def answer(self, question: str, context: str, console: Any = None) -> GuardedAnswer:
         """One guarded answer (see :meth:`answer_many`)."""
-        return self.answer_many([question], [context])[0]
+        return self.answer_many([question], [context], console)[0]
 
     def answer_many(self, questions: list[str], contexts: list[str],
                     console: Any = None) -> list[GuardedAnswer]:

@@ -93,7 +93,7 @@ def test_causal_guard_through_the_cli(tmp_path: Path) -> None:
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "tunesmith", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=900)
+                              capture_output=True, text=True, timeout=1800)
 
     run = cli("run", str(config))
     assert run.returncode == 0, run.stderr[-3000:]
