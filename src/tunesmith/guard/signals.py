@@ -63,12 +63,12 @@ def load_predictor(config: RunConfig, run_dir: Path, label: str) -> Predictor:
         adapter = run_dir / "train" / "adapter"
         if not adapter.exists():
             raise FileNotFoundError(f"{adapter}: no trained model; run training first")
-        model: Any = load_tuned(load_base, adapter)  # whichever method saved it loads it
+        lm: Any = load_tuned(load_base, adapter)  # whichever method saved it loads it
         head = load_head(run_dir / "train")
     else:
-        model, head = load_base(), None
-    model.eval()
-    return Predictor("causal_lm", model, tokenizer, label, head)
+        lm, head = load_base(), None
+    lm.eval()
+    return Predictor("causal_lm", lm, tokenizer, label, head)
 
 
 def load_rejection_head(run_dir: Path) -> tuple[Any, Any] | None:

@@ -74,7 +74,8 @@ def encoder_path(name: str) -> str:
 
 def _head_module(model: nn.Module, task: str) -> nn.Module:
     """The task head: randomly initialised, so always trained, whatever the method."""
-    base: Any = model.get_base_model() if hasattr(model, "get_base_model") else model
+    wrapped: Any = model
+    base: Any = wrapped.get_base_model() if hasattr(wrapped, "get_base_model") else wrapped
     name = "qa_outputs" if task == "extractive_qa" else "classifier"
     head = getattr(base, name, None)
     if not isinstance(head, nn.Module):
@@ -115,7 +116,8 @@ def prepare_with_method(model: nn.Module, config: RunConfig, task: str) -> nn.Mo
     prepared = method.prepare(model, config.method.options)
     head = _head_module(prepared, task)
     # a method that trains the head itself (full) saves it too; for the others it is saved apart
-    prepared._tunesmith_method_trains_head = all(p.requires_grad for p in head.parameters())
+    setattr(prepared, "_tunesmith_method_trains_head",  # noqa: B010 (not a declared attribute)
+            all(p.requires_grad for p in head.parameters()))
     for param in head.parameters():
         param.requires_grad = True
     return prepared

@@ -82,7 +82,7 @@ class MultitaskLoss:
         self._optimizers: dict[torch.Tensor, torch.optim.Optimizer] = {}
         self.history: list[float] = []
 
-    def _attach(self, model: nn.Module) -> AnswerabilityHead:
+    def _attach(self, model: Any) -> AnswerabilityHead:
         """On the first batch: the head, its optimizer and the hidden-state hook."""
         output = model.get_output_embeddings()
         if not isinstance(output, nn.Linear):
