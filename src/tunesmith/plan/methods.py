@@ -89,7 +89,8 @@ def trainable_params(shape: ModelShape, method: str, *, rank: int = 8,
     if prof.kind == "full":
         return shape.params
     if prof.kind == "freeze":
-        return min(trainable_layers, L) * shape.layer_params + shape.hidden + shape.head_params
+        # tunesmith's freeze trains the last N decoder layers only (options.modules adds more)
+        return min(trainable_layers, L) * shape.layer_params
     if prof.kind == "adapter":
         per_layer = sum(rank * (lin[t][0] + lin[t][1]) for t in targets if t in lin)
         extra = sum(lin[t][1] for t in targets if t in lin) if method == "dora" else 0
