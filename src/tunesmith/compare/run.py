@@ -26,7 +26,7 @@ from tunesmith.compare.worker import BASE
 from tunesmith.config import load_config
 from tunesmith.errors import TunesmithError
 from tunesmith.train.callbacks import make_progress
-from tunesmith.utils.hashing import sha256_json
+from tunesmith.utils.hashing import sha256_json, sha256_tree
 from tunesmith.utils.io import write_json_atomic
 
 # 20 steps x 8 examples: long enough for every method to move its eval loss on the quickstart
@@ -91,7 +91,11 @@ def compare_methods(
     base_model = str(manifest.details["base_model"])
     data_dir = config.run_dir / "data"
     out_dir = config.run_dir / "compare"
-    config_hash = sha256_json(config.model_dump(mode="json", exclude={"method"}))
+    # the data too: another build of the same config (new code, a review round) is other data
+    config_hash = sha256_json({
+        "config": config.model_dump(mode="json", exclude={"method"}),
+        "data": {f: sha256_tree(data_dir / f) for f in ("train.jsonl", "val.jsonl",
+                                                       f"{config.eval.split}.jsonl")}})
 
     started = time.time()
     names = [BASE, *methods]
