@@ -142,5 +142,6 @@ def test_eight_bit_optimizer_trains_on_cpu(tiny_base: str, data_dir: Path,
     assert any("adamw_8bit" in r for r in result.reasons)
     checkpoint = sorted((tmp_path / "train" / "checkpoints").glob("checkpoint-*"))[-1]
     state = torch.load(checkpoint / "optimizer.pt", weights_only=False)["state"]
-    dtypes = {t.dtype for s in state.values() for t in s.values() if torch.is_tensor(t)}
-    assert torch.uint8 in dtypes  # the moments are stored in 8 bits
+    # bitsandbytes' optimizers save their (quantised) state under this key; torch's AdamW does
+    # not. (Tensors under 4096 values keep 32-bit moments: bitsandbytes' min_8bit_size.)
+    assert state and all("__bnb_optimizer_quant_state__" in s for s in state.values())
