@@ -105,10 +105,15 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
                        extra_losses=[multitask] if multitask else None)
     if multitask is not None:
         multitask.save(run_dir / "train")  # the answerability head, beside the adapter
-    for reason in result.hardware.reasons:
+    for reason in result.reasons:
         console.print(f"  train: {reason}")
+    m = result.metrics
+    console.print(f"  train: method {config.method.name}: {m['trainable_params']:,} of "
+                  f"{m['total_params']:,} parameters trained ({m['trainable_percent']:.3f}%)")
     return {"metrics": result.metrics, "resumed_from": result.resumed_from,
             "guard": run_train_extras(config, run_dir, console),  # the rejection head, if on
+            "method": config.method.name, "trainable_params": m["trainable_params"],
+            "trainable_percent": m["trainable_percent"],
             "precision": result.hardware.precision,
             "gradient_checkpointing": result.hardware.gradient_checkpointing}
 

@@ -37,8 +37,8 @@ def test_nested_misspelling_suggests_nested_key() -> None:
 
 
 def test_key_inside_a_list_item() -> None:
-    text = "name: demo\ndata:\n  sources:\n    - {path: docs/, kindz: [md]}\n"
-    pattern = r"data\.sources\[0\]\.kindz.*'data\.sources\[0\]\.kinds'"
+    text = "name: demo\ndata:\n  sources:\n    - {path: docs/, text_feild: body}\n"
+    pattern = r"data\.sources\[0\]\.text_feild.*'data\.sources\[0\]\.text_field'"
     with pytest.raises(ConfigError, match=pattern):
         parse_config(text, Path("t.yaml"))
 
