@@ -46,7 +46,7 @@ from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback, make_progress
-from tunesmith.train.hardware import choose_hardware
+from tunesmith.train.hardware import choose_hardware, shared_training_kwargs
 from tunesmith.utils.io import read_json, write_json_atomic
 
 ENCODER_TASKS = ("answerability", "extractive_qa")
@@ -246,31 +246,14 @@ def _training_args(config: RunConfig, out_dir: Path, n_features: int,
                    epochs: float, learning_rate: float,
                    max_steps: int | None = None) -> TrainingArguments:
     t = config.train
-    hardware = choose_hardware(t)
-    steps_per_epoch = max(1, -(-n_features // (t.batch_size * t.gradient_accumulation_steps)))
     return TrainingArguments(
         output_dir=str(out_dir / "checkpoints"),
         num_train_epochs=epochs,
         max_steps=max_steps or -1,
         learning_rate=learning_rate,
-        per_device_train_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
-        lr_scheduler_type=t.lr_scheduler,
-        warmup_steps=t.warmup_ratio,
-        weight_decay=t.weight_decay,
-        max_grad_norm=t.max_grad_norm,
-        bf16=hardware.precision == "bf16",
-        fp16=hardware.precision == "fp16",
-        use_cpu=hardware.device == "cpu",
         save_strategy="no",
-        logging_steps=min(t.logging_steps, steps_per_epoch),
-        logging_first_step=True,
-        report_to="none",
-        disable_tqdm=True,
-        seed=config.seed,
-        data_seed=config.seed,
-        dataloader_num_workers=0,
         train_sampling_strategy="group_by_length",  # batches of similar length pad less
+        **shared_training_kwargs(t, choose_hardware(t), config.seed, n_features),
     )
 
 

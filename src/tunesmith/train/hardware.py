@@ -8,8 +8,9 @@ GPU whose memory is the limit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -58,3 +59,32 @@ def choose_hardware(train: TrainConfig) -> HardwareChoice:
             else "gradient checkpointing off: on CPU it costs time and saves nothing needed"
         )
     return HardwareChoice("cuda" if cuda else "cpu", precision, checkpointing, tuple(reasons))
+
+
+def steps_per_epoch(n_examples: int, train: TrainConfig) -> int:
+    """Optimizer steps in one pass over ``n_examples``."""
+    return max(1, math.ceil(n_examples / (train.batch_size * train.gradient_accumulation_steps)))
+
+
+def shared_training_kwargs(train: TrainConfig, hardware: HardwareChoice, seed: int,
+                           n_examples: int) -> dict[str, Any]:
+    """The ``TrainingArguments`` every tunesmith workflow (SFT, encoders) takes the same way:
+    batch, schedule, clipping, precision from the hardware choice, logging and seeds."""
+    return {
+        "per_device_train_batch_size": train.batch_size,
+        "gradient_accumulation_steps": train.gradient_accumulation_steps,
+        "lr_scheduler_type": train.lr_scheduler,
+        "warmup_steps": train.warmup_ratio,
+        "weight_decay": train.weight_decay,
+        "max_grad_norm": train.max_grad_norm,
+        "bf16": hardware.precision == "bf16",
+        "fp16": hardware.precision == "fp16",
+        "use_cpu": hardware.device == "cpu",
+        "logging_steps": min(train.logging_steps, steps_per_epoch(n_examples, train)),
+        "logging_first_step": True,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "seed": seed,
+        "data_seed": seed,
+        "dataloader_num_workers": 0,
+    }

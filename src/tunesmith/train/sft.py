@@ -39,7 +39,12 @@ from tunesmith.methods import METHODS, TuningMethod
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
 from tunesmith.train.format import to_examples
-from tunesmith.train.hardware import HardwareChoice, choose_hardware
+from tunesmith.train.hardware import (
+    HardwareChoice,
+    choose_hardware,
+    shared_training_kwargs,
+    steps_per_epoch,
+)
 from tunesmith.train.optim import choose_optimizer
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic
@@ -110,16 +115,11 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     return trainable, total
 
 
-def _steps_per_epoch(n_examples: int, config: RunConfig) -> int:
-    per_step = config.train.batch_size * config.train.gradient_accumulation_steps
-    return max(1, math.ceil(n_examples / per_step))
-
-
 def planned_steps(n_examples: int, config: RunConfig) -> int:
     """Optimizer steps the run will take: ``max_steps`` if set, else epochs x steps/epoch."""
     if config.train.max_steps:
         return config.train.max_steps
-    return max(1, math.ceil(config.train.epochs * _steps_per_epoch(n_examples, config)))
+    return max(1, math.ceil(config.train.epochs * steps_per_epoch(n_examples, config.train)))
 
 
 def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
@@ -190,9 +190,9 @@ def train_sft(
     trainable, total = count_parameters(model)
 
     t = config.train
-    steps_per_epoch = _steps_per_epoch(len(train_ds), config)
+    epoch_steps = steps_per_epoch(len(train_ds), t)
     # seed: "Save interval: 1000 steps OR 0.3 epoch", whichever comes first
-    save_steps = max(1, min(1000, round(0.3 * steps_per_epoch)))
+    save_steps = max(1, min(1000, round(0.3 * epoch_steps)))
     checkpoint_dir = out_dir / "checkpoints"
     fingerprint = sha256_json({
         "config": config.model_dump(include={"model", "method", "train", "guard", "seed"}),
@@ -206,31 +206,16 @@ def train_sft(
         num_train_epochs=t.epochs,
         max_steps=t.max_steps or -1,
         learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
-        lr_scheduler_type=t.lr_scheduler,
-        warmup_steps=t.warmup_ratio,
-        weight_decay=t.weight_decay,
-        max_grad_norm=t.max_grad_norm,
         max_length=t.max_length,
-        bf16=hardware.precision == "bf16",
-        fp16=hardware.precision == "fp16",
-        use_cpu=hardware.device == "cpu",
         **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
         eval_strategy="epoch" if eval_ds is not None else "no",
         save_strategy="steps",
         save_steps=save_steps,
         save_total_limit=t.save_total_limit,
-        logging_steps=min(t.logging_steps, steps_per_epoch),
-        logging_first_step=True,
-        report_to="none",
-        disable_tqdm=True,
-        seed=config.seed,
-        data_seed=config.seed,
-        dataloader_num_workers=0,
         include_num_input_tokens_seen="non_padding",
+        **shared_training_kwargs(t, hardware, config.seed, len(train_ds)),
         **optimizer.kwargs,
     )
     trainer = SFTTrainer(
