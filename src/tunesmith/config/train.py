@@ -10,7 +10,8 @@ from tunesmith.config.base import Section
 
 # keys that accept 'auto' (the planner's rules fill them; see tunesmith.plan.hparams)
 AUTO_FIELDS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
-               "weight_decay")
+               "weight_decay", "label_smoothing", "early_stopping_patience",
+               "early_stopping_min_delta")
 
 
 class TrainConfig(Section):
@@ -54,6 +55,17 @@ class TrainConfig(Section):
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="Share of steps for linear warmup.")
     weight_decay: float = Field(
         0.0, ge=0, description="AdamW weight decay; 'auto': by data size (plan).")
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="Label smoothing of the training loss (causal LM "
+        "workflow; 0: off); the validation loss stays the plain cross-entropy. 'auto': by "
+        "data size (plan; seed: 0.2 under 5k examples, 0.1 over 50k).")
+    early_stopping_patience: float | None = Field(
+        None, gt=0, description="Stop when the validation loss has not improved for this many "
+        "epochs (the validation split is scored at every checkpoint, the best checkpoint is "
+        "restored at the end); null: off. 'auto': the plan's (seed: 4).")
+    early_stopping_min_delta: float = Field(
+        0.0, ge=0, description="Smallest fall of the validation loss that counts as an "
+        "improvement for early stopping. 'auto': the plan's (seed: 0.005).")
     # seed: "Clip norms: global_norm=1.0"
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(

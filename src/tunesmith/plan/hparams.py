@@ -134,11 +134,15 @@ def plan_hyperparameters(
     decide("weight_decay", weight_decay_for(n_train),
            "seed: weight decay 0.01 under 5k examples, 0.05 over 50k", "train.weight_decay")
     decide("label_smoothing", label_smoothing_for(n_train),
-           "seed: label smoothing 0.2 under 5k examples, 0.1 over 50k", None)
+           "seed: label smoothing 0.2 under 5k examples, 0.1 over 50k (training loss only)",
+           "train.label_smoothing")
     epochs = decide("epochs", epochs_for(n_train),
                     "seed: 1 epoch per 1k samples, at most 10", "train.epochs")
-    decide("early_stopping_patience", 4, "seed: patience=4 epochs", None)
-    decide("early_stopping_min_delta", 0.005, "seed: min_delta=0.005", None)
+    decide("early_stopping_patience", 4,
+           "seed: patience=4 epochs (validation loss scored at every checkpoint)",
+           "train.early_stopping_patience")
+    decide("early_stopping_min_delta", 0.005, "seed: min_delta=0.005",
+           "train.early_stopping_min_delta")
     decide("max_grad_norm", 1.0, "seed: clip norms global_norm=1.0", "train.max_grad_norm")
     precision, why = precision_for(hardware)
     precision = decide("precision", precision, why, "train.precision")

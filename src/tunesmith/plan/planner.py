@@ -17,7 +17,8 @@ from tunesmith.plan.methods import profile
 from tunesmith.utils.io import read_json, write_json_atomic
 
 AUTO_KEYS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
-             "weight_decay", "max_grad_norm", "precision", "gradient_checkpointing")
+             "weight_decay", "max_grad_norm", "precision", "gradient_checkpointing",
+             "label_smoothing", "early_stopping_patience", "early_stopping_min_delta")
 
 
 def detect_hardware(config: RunConfig) -> Hardware:

@@ -9,10 +9,11 @@ GPU whose memory is the limit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
+from transformers import EarlyStoppingCallback, TrainerCallback
 
 from tunesmith.config import TrainConfig
 
@@ -88,3 +89,58 @@ def shared_training_kwargs(train: TrainConfig, hardware: HardwareChoice, seed: i
         "data_seed": seed,
         "dataloader_num_workers": 0,
     }
+
+
+def save_steps(n_examples: int, train: TrainConfig) -> int:
+    """Steps between checkpoints."""
+    # seed: "Save interval: 1000 steps OR 0.3 epoch", whichever comes first
+    return max(1, min(1000, round(0.3 * steps_per_epoch(n_examples, train))))
+
+
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """When the workflows evaluate and save, and the early-stopping callback if it is on.
+
+    Without early stopping: the validation split is scored once per epoch and checkpoints are
+    written every ``save_steps``. With it, the validation split is scored at every checkpoint
+    (``load_best_model_at_end`` needs a score for each saved checkpoint to pick the best one),
+    and ``train.early_stopping_patience``, which counts epochs as the seed does ("patience=4
+    epochs"), becomes the number of those evaluations: patience x evaluations per epoch.
+    """
+
+    kwargs: dict[str, Any]
+    callbacks: list[TrainerCallback] = field(default_factory=list)
+    reasons: tuple[str, ...] = ()
+    patience_evaluations: int | None = None
+
+
+def evaluation_plan(train: TrainConfig, n_examples: int, has_eval: bool,
+                    checkpoints: bool = True) -> EvaluationPlan:
+    """``TrainingArguments`` for evaluation, checkpoints and early stopping (``checkpoints``:
+    whether the workflow keeps checkpoints at all; early stopping makes it keep them, since the
+    best one is restored at the end)."""
+    every = save_steps(n_examples, train)
+    patience = train.early_stopping_patience
+    if patience is None:
+        kwargs: dict[str, Any] = {"eval_strategy": "epoch" if has_eval else "no"}
+        kwargs.update({"save_strategy": "steps", "save_steps": every} if checkpoints
+                      else {"save_strategy": "no"})
+        return EvaluationPlan(kwargs)
+    if not has_eval:
+        return EvaluationPlan(
+            {"eval_strategy": "no", **({"save_strategy": "steps", "save_steps": every}
+                                       if checkpoints else {"save_strategy": "no"})},
+            reasons=("early stopping off: there is no validation split to watch",))
+    per_epoch = steps_per_epoch(n_examples, train) / every
+    evaluations = max(1, math.ceil(patience * per_epoch - 1e-9))
+    callback = EarlyStoppingCallback(early_stopping_patience=evaluations,
+                                     early_stopping_threshold=train.early_stopping_min_delta)
+    return EvaluationPlan(
+        {"eval_strategy": "steps", "eval_steps": every, "save_strategy": "steps",
+         "save_steps": every, "load_best_model_at_end": True,
+         "metric_for_best_model": "eval_loss", "greater_is_better": False},
+        [callback],
+        (f"early stopping: patience {patience:g} epoch(s) = {evaluations} evaluation(s) "
+         f"(every {every} steps), min_delta {train.early_stopping_min_delta:g}; the best "
+         "checkpoint is restored at the end",),
+        evaluations)

@@ -35,6 +35,7 @@ from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import read_records
+from tunesmith.errors import TunesmithError
 from tunesmith.methods import METHODS, TuningMethod
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
@@ -42,6 +43,7 @@ from tunesmith.train.format import to_examples
 from tunesmith.train.hardware import (
     HardwareChoice,
     choose_hardware,
+    evaluation_plan,
     shared_training_kwargs,
     steps_per_epoch,
 )
@@ -69,6 +71,11 @@ class SFTTrainer(TrlSFTTrainer):
 
     ``extra_losses`` is the hook for other components: each callable gets the model, the batch
     and the model's outputs and returns a scalar tensor added to the loss (training only).
+
+    Label smoothing (``args.label_smoothing_factor``) is TRL's own: transformers'
+    ``LabelSmoother`` on the full logits. It smooths the training loss only; the validation
+    loss (``eval_loss``, early stopping, the base model's score) stays the plain cross-entropy,
+    so it compares across runs with and without smoothing.
     """
 
     def __init__(self, *args: Any, method: TuningMethod,
@@ -79,8 +86,18 @@ class SFTTrainer(TrlSFTTrainer):
 
     def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
-        loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
-                                             num_items_in_batch=num_items_in_batch)
+        # TRL rebuilds the full logits in one more forward pass when asked for the outputs:
+        # ask only when someone reads them (an extra loss, or the caller)
+        want = return_outputs or (model.training and bool(self.extra_losses))
+        smoother = self.label_smoother
+        if not model.training:
+            self.label_smoother = None  # scored unsmoothed (see the class docstring)
+        try:
+            result = super().compute_loss(model, inputs, return_outputs=want,
+                                          num_items_in_batch=num_items_in_batch)
+        finally:
+            self.label_smoother = smoother
+        loss, outputs = result if want else (result, None)
         if model.training:
             extra = self.method.extra_loss(model)
             if extra is not None:
@@ -190,9 +207,11 @@ def train_sft(
     trainable, total = count_parameters(model)
 
     t = config.train
-    epoch_steps = steps_per_epoch(len(train_ds), t)
-    # seed: "Save interval: 1000 steps OR 0.3 epoch", whichever comes first
-    save_steps = max(1, min(1000, round(0.3 * epoch_steps)))
+    if t.label_smoothing and "deepspeed" in optimizer.kwargs:
+        raise TunesmithError("train.label_smoothing: TRL does not support label smoothing "
+                             "under DeepSpeed (train.offload_optimizer); set one of them off")
+    # evaluation, checkpoints (seed: every 1000 steps or 0.3 epoch) and early stopping
+    schedule = evaluation_plan(t, len(train_ds), has_eval=eval_ds is not None)
     checkpoint_dir = out_dir / "checkpoints"
     fingerprint = sha256_json({
         "config": config.model_dump(include={"model", "method", "train", "guard", "seed"}),
@@ -210,10 +229,9 @@ def train_sft(
         max_length=t.max_length,
         **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
-        eval_strategy="epoch" if eval_ds is not None else "no",
-        save_strategy="steps",
-        save_steps=save_steps,
+        **schedule.kwargs,
         save_total_limit=t.save_total_limit,
+        label_smoothing_factor=t.label_smoothing,
         include_num_input_tokens_seen="non_padding",
         **shared_training_kwargs(t, hardware, config.seed, len(train_ds)),
         **optimizer.kwargs,
@@ -228,7 +246,7 @@ def train_sft(
         extra_losses=extra_losses,
         callbacks=[RichProgressCallback(f"fine-tuning ({config.method.name})", console),
                    MetricsFileCallback(out_dir / "metrics.jsonl"),
-                   StepHooksCallback(method.step_hooks(model))],
+                   StepHooksCallback(method.step_hooks(model)), *schedule.callbacks],
     )
     trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl report the logs
     metrics: dict[str, Any] = {
@@ -241,6 +259,10 @@ def train_sft(
         console.print(f"resuming from {resume}")
     output = trainer.train(resume_from_checkpoint=resume)
     metrics.update(output.metrics)
+    if schedule.patience_evaluations is not None:
+        metrics["early_stopped"] = trainer.state.global_step < trainer.state.max_steps
+        metrics["best_eval_loss"] = trainer.state.best_metric
+        metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
     seen = int(trainer.state.num_input_tokens_seen or 0)
     runtime = float(output.metrics.get("train_runtime") or 0.0)
     metrics["train_tokens"] = seen
@@ -256,7 +278,9 @@ def train_sft(
                      {"name": config.method.name, "options": options.model_dump(mode="json"),
                       "tunesmith_version": __version__, "trainable_params": trainable,
                       "total_params": total})
-    reasons = [*hardware.reasons, *optimizer.reasons]
+    reasons = [*hardware.reasons, *optimizer.reasons, *schedule.reasons]
+    if t.label_smoothing:
+        reasons.append(f"label smoothing {t.label_smoothing:g} on the training loss")
     return TrainResult(adapter_dir, metrics, hardware, resume, reasons)
 
 

@@ -68,3 +68,29 @@ def test_auto_values_are_filled_and_set_ones_kept(tmp_path: Path) -> None:
     assert planned.train.epochs == 2 and planned.train.learning_rate == pytest.approx(1e-3)
     assert planned.train.batch_size * planned.train.gradient_accumulation_steps >= 16
     assert planned.train.weight_decay == 0.0
+
+
+def test_label_smoothing_and_early_stopping_are_applied_from_the_plan(tmp_path: Path) -> None:
+    text = CONFIG.replace("gradient_accumulation_steps: auto}", "gradient_accumulation_steps: "
+                          "auto, label_smoothing: auto, early_stopping_patience: auto,\n"
+                          "        early_stopping_min_delta: auto}")
+    config = parse_config(text, tmp_path / "tunesmith.yaml")
+    assert {"label_smoothing", "early_stopping_patience"} <= config.train.auto_keys
+    assert config.train.early_stopping_patience is None  # off until the plan fills it
+    plan = build_plan(config, 1500, Hardware("cpu", 32.0, False, "test"))
+    by_name = {d["name"]: d for d in plan["decisions"]}
+    assert by_name["label_smoothing"]["applied_to"] == "train.label_smoothing"
+    assert by_name["early_stopping_patience"]["applied_to"] == "train.early_stopping_patience"
+    planned = apply_plan(config, plan)
+    assert planned.train.label_smoothing == 0.2  # seed: 0.2 under 5k examples
+    assert planned.train.early_stopping_patience == 4
+    assert planned.train.early_stopping_min_delta == 0.005
+    # left unset: off (the rule's value is shown beside the default), and a user's value wins
+    unset = build_plan(parse_config(CONFIG, tmp_path / "tunesmith.yaml"), 1500,
+                       Hardware("cpu", 32.0, False, "test"))
+    d = {x["name"]: x for x in unset["decisions"]}["early_stopping_patience"]
+    assert d["source"] == "default" and d["value"] is None and d["suggested"] == 4
+    user = parse_config(text.replace("label_smoothing: auto", "label_smoothing: 0.05"),
+                        tmp_path / "tunesmith.yaml")
+    assert apply_plan(user, build_plan(user, 1500, Hardware("cpu", 32.0, False))
+                      ).train.label_smoothing == 0.05
