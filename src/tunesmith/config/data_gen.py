@@ -58,9 +58,11 @@ class HFGenerateConfig(Section):
 class GenerateConfig(Section):
     """Question generation: which generator writes the answerable questions."""
 
-    generator: Literal["rules", "patterns", "llm", "hf"] = Field(
+    generator: Literal["rules", "cloze", "patterns", "llm", "hf"] = Field(
         "rules",
         description="'rules': offline, questions from a spaCy parse plus sentence patterns; "
+        "'cloze': 'rules' plus a noisy-cloze question (Lewis et al., 2019) for every other "
+        "entity, number and noun phrase: more coverage for training an extractive reader; "
         "'patterns': regex sentence patterns only (no model); 'llm': an OpenAI-compatible "
         "chat endpoint; 'hf': a local transformers model.",
     )

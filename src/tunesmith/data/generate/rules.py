@@ -494,6 +494,8 @@ def _select(grouped: list[list[Draft]], limit: int) -> list[Draft]:
 class SpacyRuleGenerator:
     """Questions from a spaCy parse, plus the sentence patterns; spans verified."""
 
+    name = "rules"  # the generator recorded in each record's provenance
+
     def __init__(
         self, config: GenerateConfig | None = None, *, cache_dir: Path | None = None,
         seed: int = 0,
@@ -504,13 +506,17 @@ class SpacyRuleGenerator:
     def generate(self, context: Context, limit: int) -> Sequence[QARecord]:
         return self.generate_batch([context], limit)[0]
 
+    def drafts(self, doc: Doc) -> list[list[Draft]]:
+        """The candidate questions of one parsed context, grouped by sentence."""
+        return drafts_for_doc(doc)
+
     def generate_batch(
         self, contexts: Sequence[Context], limit: int, on_done: Callable[[int], None] | None = None
     ) -> list[list[QARecord]]:
         docs = parse([c.text for c in contexts], self.model or SPACY_MODEL)
         out = []
         for context, doc in zip(contexts, docs, strict=True):
-            grouped = drafts_for_doc(doc)
+            grouped = self.drafts(doc)
             for sent_start, pattern in sentence_drafts(context.text):
                 if pattern.rule not in _PATTERNS_KEPT:
                     continue
@@ -524,7 +530,7 @@ class SpacyRuleGenerator:
             records = []
             for draft in _select(grouped, limit):
                 record = span_record(context, draft.question, context.text[draft.start:draft.end],
-                                     draft.start, "rules", rule=draft.rule)
+                                     draft.start, self.name, rule=draft.rule)
                 if record is not None:
                     records.append(record)
             out.append(records)
