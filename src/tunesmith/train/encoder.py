@@ -46,7 +46,7 @@ from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback, make_progress
-from tunesmith.train.hardware import choose_hardware, shared_training_kwargs
+from tunesmith.train.hardware import choose_hardware, evaluation_plan, shared_training_kwargs
 from tunesmith.utils.io import read_json, write_json_atomic
 
 ENCODER_TASKS = ("answerability", "extractive_qa")
@@ -244,14 +244,15 @@ class EncoderResult:
 
 def _training_args(config: RunConfig, out_dir: Path, n_features: int,
                    epochs: float, learning_rate: float,
-                   max_steps: int | None = None) -> TrainingArguments:
+                   max_steps: int | None = None,
+                   schedule: dict[str, Any] | None = None) -> TrainingArguments:
     t = config.train
     return TrainingArguments(
         output_dir=str(out_dir / "checkpoints"),
         num_train_epochs=epochs,
         max_steps=max_steps or -1,
         learning_rate=learning_rate,
-        save_strategy="no",
+        **(schedule or {"save_strategy": "no"}),  # early stopping: evaluation_plan's
         train_sampling_strategy="group_by_length",  # batches of similar length pad less
         **shared_training_kwargs(t, choose_hardware(t), config.seed, n_features),
     )
@@ -259,14 +260,17 @@ def _training_args(config: RunConfig, out_dir: Path, n_features: int,
 
 def _fit(model: nn.Module, tokenizer: Any, features: list[dict[str, Any]],
          args: TrainingArguments, metrics_path: Path, description: str,
-         console: Console | None) -> dict[str, Any]:
+         console: Console | None, eval_features: list[dict[str, Any]] | None = None,
+         callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     from datasets import Dataset
 
     trainer = Trainer(
         model=model, args=args, train_dataset=Dataset.from_list(features),
+        eval_dataset=Dataset.from_list(eval_features) if eval_features else None,
         # padding per batch, not to max_length: most contexts are far shorter (CPU time)
         data_collator=DataCollatorWithPadding(tokenizer),
-        callbacks=[RichProgressCallback(description, console), MetricsFileCallback(metrics_path)],
+        callbacks=[RichProgressCallback(description, console), MetricsFileCallback(metrics_path),
+                   *callbacks],
     )
     trainer.remove_callback(PrinterCallback)
     output = trainer.train()
@@ -280,6 +284,7 @@ def train_encoder_task(
     train_records: Sequence[QARecord],
     out_dir: Path,
     console: Console | None = None,
+    val_records: Sequence[QARecord] = (),
 ) -> EncoderResult:
     """Fine-tune ``model_name`` for ``task`` on ``train_records``; saves to ``out_dir``."""
     if not train_records:
@@ -305,9 +310,17 @@ def train_encoder_task(
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     out_dir.mkdir(parents=True, exist_ok=True)
-    args = _training_args(config, out_dir, len(features), epochs, lr, max_steps)
+    # early stopping (train.early_stopping_patience) watches the validation split's loss
+    val_features = None
+    if val_records and config.train.early_stopping_patience is not None:
+        val_features = (qa_train_features(val_records, tokenizer, config.train.max_length,
+                                          g.extractive.doc_stride) if task == "extractive_qa"
+                        else classification_features(val_records, tokenizer, length))
+    schedule = evaluation_plan(config.train, len(features), bool(val_features), checkpoints=False)
+    args = _training_args(config, out_dir, len(features), epochs, lr, max_steps,
+                          schedule.kwargs if val_features else None)
     metrics = _fit(model, tokenizer, features, args, out_dir / f"metrics-{task}.jsonl",
-                   f"training {task}", console)
+                   f"training {task}", console, val_features, schedule.callbacks)
     metrics.update({"features": len(features), "records": len(train_records),
                     "trainable_parameters": trainable, "total_parameters": total})
     save_encoder(model, tokenizer, config, task, out_dir / task, {"metrics": metrics})
@@ -318,13 +331,14 @@ def train_encoder(config: RunConfig, data_dir: Path, out_dir: Path,
                   console: Console | None = None) -> dict[str, Any]:
     """The train stage for encoder tasks: the task model, and the rejection head if enabled."""
     records = read_records(data_dir / "train.jsonl")
+    val = read_records(data_dir / "val.jsonl") if (data_dir / "val.jsonl").exists() else []
     task = config.model.task
     results: dict[str, Any] = {}
-    main = train_encoder_task(config, task, config.model.name, records, out_dir, console)
+    main = train_encoder_task(config, task, config.model.name, records, out_dir, console, val)
     results[task] = main.metrics
     if task == "extractive_qa" and config.guard.rejection_head.enabled:
         head = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
-                                  out_dir, console)
+                                  out_dir, console, val)
         results["answerability"] = head.metrics
     return results
 
@@ -333,8 +347,9 @@ def train_rejection_head(config: RunConfig, data_dir: Path, out_dir: Path,
                          console: Console | None = None) -> dict[str, Any]:
     """The rejection head alone (beside a causal LM)."""
     records = read_records(data_dir / "train.jsonl")
+    val = read_records(data_dir / "val.jsonl") if (data_dir / "val.jsonl").exists() else []
     result = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
-                                out_dir, console)
+                                out_dir, console, val)
     return result.metrics
 
 

@@ -120,25 +120,23 @@ def evaluation_plan(train: TrainConfig, n_examples: int, has_eval: bool,
     whether the workflow keeps checkpoints at all; early stopping makes it keep them, since the
     best one is restored at the end)."""
     every = save_steps(n_examples, train)
+    saving: dict[str, Any] = {"save_strategy": "steps", "save_steps": every,
+                              "save_total_limit": train.save_total_limit}
     patience = train.early_stopping_patience
-    if patience is None:
-        kwargs: dict[str, Any] = {"eval_strategy": "epoch" if has_eval else "no"}
-        kwargs.update({"save_strategy": "steps", "save_steps": every} if checkpoints
-                      else {"save_strategy": "no"})
-        return EvaluationPlan(kwargs)
-    if not has_eval:
-        return EvaluationPlan(
-            {"eval_strategy": "no", **({"save_strategy": "steps", "save_steps": every}
-                                       if checkpoints else {"save_strategy": "no"})},
-            reasons=("early stopping off: there is no validation split to watch",))
+    if patience is None or not has_eval:
+        kwargs = {"eval_strategy": "epoch" if has_eval else "no",
+                  **(saving if checkpoints else {"save_strategy": "no"})}
+        why = () if patience is None else (
+            "early stopping off: there is no validation split to watch",)
+        return EvaluationPlan(kwargs, reasons=why)
     per_epoch = steps_per_epoch(n_examples, train) / every
     evaluations = max(1, math.ceil(patience * per_epoch - 1e-9))
     callback = EarlyStoppingCallback(early_stopping_patience=evaluations,
                                      early_stopping_threshold=train.early_stopping_min_delta)
     return EvaluationPlan(
-        {"eval_strategy": "steps", "eval_steps": every, "save_strategy": "steps",
-         "save_steps": every, "load_best_model_at_end": True,
-         "metric_for_best_model": "eval_loss", "greater_is_better": False},
+        {"eval_strategy": "steps", "eval_steps": every, **saving,
+         "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
+         "greater_is_better": False},
         [callback],
         (f"early stopping: patience {patience:g} epoch(s) = {evaluations} evaluation(s) "
          f"(every {every} steps), min_delta {train.early_stopping_min_delta:g}; the best "

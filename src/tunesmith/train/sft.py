@@ -229,8 +229,7 @@ def train_sft(
         max_length=t.max_length,
         **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
-        **schedule.kwargs,
-        save_total_limit=t.save_total_limit,
+        **schedule.kwargs,  # with save_total_limit
         label_smoothing_factor=t.label_smoothing,
         include_num_input_tokens_seen="non_padding",
         **shared_training_kwargs(t, hardware, config.seed, len(train_ds)),

@@ -155,3 +155,40 @@ def test_label_smoothing_is_transformers_formula_on_training_loss_only(
     assert abs(smoothed - unsmoothed) > 1e-3  # it really changes the training loss
     assert eval_smoothed == pytest.approx(unsmoothed, rel=1e-4)  # the validation loss: plain
     assert trainer.label_smoother is not None  # restored after the evaluation call
+
+
+def test_encoder_workflow_stops_early_too(data_dir: Path, tmp_path: Path) -> None:
+    """Extractive QA on a 2-layer BERT (MiniLM's tokenizer): the same schedule and callback."""
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    from tunesmith.config import RunConfig
+    from tunesmith.data.schema import read_records
+    from tunesmith.train.encoder import encoder_path, train_encoder_task
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder_path("all-MiniLM-L6-v2"))
+    bert = BertForQuestionAnswering(BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128))
+    model_dir = tmp_path / "bert"
+    bert.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    config = RunConfig.model_validate({
+        "name": "enc", "output_dir": str(tmp_path / "runs"),
+        "model": {"name": str(model_dir), "task": "extractive_qa"},
+        "data": {"sources": [{"path": str(tmp_path)}]}, "method": {"name": "full"},
+        "train": {"epochs": 10, "batch_size": 2, "max_length": 64, "learning_rate": 1e-3,
+                  "early_stopping_patience": 1, "early_stopping_min_delta": 10.0},
+        "guard": {"extractive": {"doc_stride": 16}},
+    })
+    records = read_records(data_dir / "train.jsonl")
+    out = tmp_path / "train"
+    train_encoder_task(config, "extractive_qa", str(model_dir), records, out,
+                       val_records=read_records(data_dir / "val.jsonl"))
+    history = [json.loads(line) for line in (out / "metrics-extractive_qa.jsonl").read_text()
+               .splitlines()]
+    evals = [h["step"] for h in history if "eval_loss" in h]
+    last = history[-1]
+    assert "train_runtime" in last
+    # 8 records, one window each: 4 steps per epoch, a checkpoint and an evaluation every step,
+    # 10 epochs = 40 steps planned; patience 1 epoch = 4 evaluations: it ends at step 5
+    assert evals == [1, 2, 3, 4, 5] and last["step"] == 5
