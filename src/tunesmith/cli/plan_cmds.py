@@ -50,9 +50,11 @@ def plan(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> No
     for col in ("hyperparameter", "value", "source", "rule"):
         table.add_column(col, overflow="fold")
     for d in result["decisions"]:
-        value = str(d["value"])
+        value = "off" if d["value"] is None else f"{d['value']:.4g}" if isinstance(
+            d["value"], float) else str(d["value"])
         if d["source"] != "plan" and d["suggested"] not in (None, d["value"]):
-            value += f"  (rule: {d['suggested']})"
+            value += f"  (rule: {d['suggested']:.4g})" if isinstance(
+                d["suggested"], float) else f"  (rule: {d['suggested']})"
         table.add_row(d["name"], value, d["source"], d["rule"])
     console.print(table)
     mem = result["memory"]

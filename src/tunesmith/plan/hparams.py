@@ -160,9 +160,10 @@ def plan_hyperparameters(
         batch_rule = (f"even batch 1 needs ~{peak:.1f} GiB, over 90% of {hardware.memory_gib:.1f}"
                       " GiB: see `tunesmith estimate` for offload/ZeRO/QLoRA options")
     batch = decide("batch_size", max(fits, 1), batch_rule, "train.batch_size")
-    decide("gradient_accumulation_steps", max(1, math.ceil(target_effective_batch / int(batch))),
-           f"seed: steps = desired batch ({target_effective_batch}) / per-device batch",
-           "train.gradient_accumulation_steps")
+    accumulation = decide(
+        "gradient_accumulation_steps", max(1, math.ceil(target_effective_batch / int(batch))),
+        f"seed: steps = desired batch ({target_effective_batch}) / per-device batch",
+        "train.gradient_accumulation_steps")
     if lr_found is not None:
         decide("learning_rate", lr_found, "lr-find: half the divergence point (Smith 2017)",
                "train.learning_rate")
@@ -170,10 +171,12 @@ def plan_hyperparameters(
         decide("learning_rate", method_default_lr,
                "no lr-find result yet: the method's usual peak rate (run `tunesmith lr-find`)",
                "train.learning_rate")
-    steps_per_epoch = max(1, math.ceil(n_train / (int(batch) * max(1, math.ceil(
-        target_effective_batch / int(batch))))))
+    # the batch and accumulation the run will use (a user's values included)
+    steps_per_epoch = max(1, math.ceil(n_train / (int(batch) * max(1, int(accumulation)))))
     decide("save_steps", max(1, min(1000, round(0.3 * steps_per_epoch))),
-           "seed: save every 1000 steps or 0.3 epoch, whichever comes first", None)
+           "seed: save every 1000 steps or 0.3 epoch, whichever comes first (the trainer "
+           "computes it the same way; with early stopping it also scores the validation "
+           "loss there)", None)
     _ = epochs
     return out
 
