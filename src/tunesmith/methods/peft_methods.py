@@ -26,6 +26,18 @@ from tunesmith.methods.base import METHODS, MergeNotSupportedError, TuningMethod
 
 TargetModules = list[str] | Literal["all-linear"] | None
 
+# the PEFT wrapper for each head transformers puts on a backbone; the wrapper knows the head's
+# inputs and saves the (new, randomly initialised) head with the adapter (modules_to_save)
+_TASK_TYPES = {"ForCausalLM": "CAUSAL_LM", "ForQuestionAnswering": "QUESTION_ANS",
+               "ForSequenceClassification": "SEQ_CLS", "ForTokenClassification": "TOKEN_CLS"}
+
+
+def peft_task_type(model: nn.Module) -> str | None:
+    """PEFT's task type for ``model`` from its class name (``BertForQuestionAnswering`` ->
+    ``QUESTION_ANS``); None (a bare backbone) for anything else."""
+    name = type(model).__name__
+    return next((task for suffix, task in _TASK_TYPES.items() if name.endswith(suffix)), None)
+
 
 class PeftMethod(TuningMethod):
     """Common to every PEFT method: subclasses only turn their Options into a PEFT config."""
@@ -36,7 +48,17 @@ class PeftMethod(TuningMethod):
     def prepare(self, model: nn.Module, options: Any) -> nn.Module:
         from peft import get_peft_model
 
-        return get_peft_model(model, self.peft_config(options))  # type: ignore[arg-type]
+        config = self.peft_config(options)
+        if hasattr(config, "task_type"):
+            config.task_type = peft_task_type(model)
+        targets = getattr(config, "target_modules", None)
+        if isinstance(targets, (list, set)) and targets:
+            names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+            if not names & set(targets):
+                # the seed's LLaMA names (q_proj, v_proj) on another architecture (BERT's
+                # query/value): PEFT's own default target modules for that model type
+                config.target_modules = None
+        return get_peft_model(model, config)  # type: ignore[arg-type]
 
     def save(self, model: nn.Module, directory: Path) -> None:
         model.save_pretrained(str(directory))  # type: ignore[operator]
