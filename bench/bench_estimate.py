@@ -4,8 +4,11 @@ on their values).
 
 Each configuration trains a few steps in a fresh process (tunesmith.plan.measure: on CPU the
 resident-set high-water mark after the first step, minus the resident set before the model
-existed; on CUDA the allocator's peak). The baseline of the timing prediction is a matrix-
-multiply rate measured in the same process.
+existed; on CUDA the allocator's peak). Step time on CPU: tunesmith's kernel-level model
+(tunesmith.plan.cpu_time: the configuration's blocks timed at their shapes, summed) against the
+measured steps, beside the old baseline (FLOPs over a 1024x1024 matrix-multiply rate), all timed
+in the same process on the same clock (process CPU time with one torch thread per job, so
+other work on a shared machine does not count).
 
     nice -n 10 .venv/bin/python bench/bench_estimate.py            # all configurations
     .venv/bin/python bench/bench_estimate.py --quick               # 4 of them
@@ -23,6 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import transformers
@@ -89,11 +93,14 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run, configs))
     failed = [r for r in results if "error" in r]
-    rows = [r for r in results if "error" not in r]
+    rows: list[dict[str, Any]] = [r for r in results if "error" not in r]
     summary = {
         "median_abs_peak_error": statistics.median(abs(r["peak_error"]) for r in rows),
         "max_abs_peak_error": max(abs(r["peak_error"]) for r in rows),
         "median_abs_step_error": statistics.median(abs(r["step_error"]) for r in rows),
+        "median_abs_flops_step_error": statistics.median(abs(r["flops_step_error"])
+                                                         for r in rows),
+        "step_clock": rows[0].get("step_clock", "wall") if rows else "",
         "configurations": len(rows),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "threads": 1 if args.jobs > 1 else torch.get_num_threads(), "jobs": args.jobs,
@@ -108,25 +115,30 @@ def main() -> None:
     print(markdown(rows, summary))
 
 
-def markdown(rows: list[dict[str, object]], summary: dict[str, object]) -> str:
+def markdown(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     lines = ["| model | method | options | batch x seq | ckpt | predicted MiB | measured MiB "
-             "| error | predicted step s | measured step s | error |",
-             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| error | predicted step s | measured step s | error | FLOPs-rate step s | error |",
+             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        opts = ", ".join(f"{k}={v}" for k, v in dict(r["options"]).items()) or "defaults"  # type: ignore[call-overload]
+        opts = ", ".join(f"{k}={v}" for k, v in dict(r["options"]).items()) or "defaults"
         lines.append(
             f"| {r['model']} | {r['method']} | {opts} | {r['batch_size']} x {r['seq_len']} | "
             f"{'on' if r['gradient_checkpointing'] else 'off'} | "
-            f"{float(r['predicted_peak_gib']) * 1024:.1f} | "  # type: ignore[arg-type]
-            f"{float(r['measured_peak_gib']) * 1024:.1f} | "  # type: ignore[arg-type]
-            f"{float(r['peak_error']):+.1%} | {float(r['predicted_step_s']):.2f} | "  # type: ignore[arg-type]
-            f"{float(r['measured_step_s']):.2f} | {float(r['step_error']):+.1%} |")  # type: ignore[arg-type]
+            f"{float(r['predicted_peak_gib']) * 1024:.1f} | "
+            f"{float(r['measured_peak_gib']) * 1024:.1f} | "
+            f"{float(r['peak_error']):+.1%} | {float(r['predicted_step_s']):.2f} | "
+            f"{float(r['measured_step_s']):.2f} | {float(r['step_error']):+.1%} | "
+            f"{float(r['flops_predicted_step_s']):.2f} | "
+            f"{float(r['flops_step_error']):+.1%} |")
     lines.append("")
     lines.append(f"Median absolute error of peak memory: "
-                 f"{float(summary['median_abs_peak_error']):.1%} (max "  # type: ignore[arg-type]
-                 f"{float(summary['max_abs_peak_error']):.1%}); of step time: "  # type: ignore[arg-type]
-                 f"{float(summary['median_abs_step_error']):.1%}, over "  # type: ignore[arg-type]
-                 f"{summary['configurations']} configurations.")
+                 f"{float(summary['median_abs_peak_error']):.1%} (max "
+                 f"{float(summary['max_abs_peak_error']):.1%}); of step time: "
+                 f"{float(summary['median_abs_step_error']):.1%} (kernel-level model; FLOPs "
+                 f"over the matrix-multiply rate: "
+                 f"{float(summary['median_abs_flops_step_error']):.1%}), over "
+                 f"{summary['configurations']} configurations; step clock: "
+                 f"{summary['step_clock']}.")
     return "\n".join(lines)
 
 

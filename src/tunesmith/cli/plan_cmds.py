@@ -121,6 +121,9 @@ def estimate(
         "--measure", help="Also run a few real training steps of the configuration (random "
         "weights of the same shape) and print predicted against measured.")] = False,
     steps: Annotated[int, typer.Option(help="Measured steps (with --measure).")] = 3,
+    cpu_time: Annotated[bool, typer.Option(
+        "--cpu-time", help="Also predict the step and training time on this machine's CPU "
+        "(fp32) by timing the configuration's blocks here (cached; models under 2B).")] = False,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -138,7 +141,7 @@ def estimate(
         offload_optimizer=offload_optimizer, offload_params=offload_params, gpus=gpus, gpu=gpu,
         hardware=hardware, tokens=tokens, samples=samples, dataset_gib=dataset_gib,
         checkpoints=checkpoints, utilisation=utilisation, gpu_catalog=gpu_catalog,
-        write_configs=write_configs, measure=measure, steps=steps)
+        write_configs=write_configs, measure=measure, steps=steps, cpu_time=cpu_time)
     result = guarded(lambda: run_estimate(request, cfg, err_console if as_json else console))
     if as_json:
         print(json.dumps(result, indent=2, default=str))

@@ -61,16 +61,20 @@ def _status_kib(key: str) -> int:
 
 
 def _gemm_flops(seconds: float = 1.0) -> float:
-    """Sustained fp32 matrix-multiply rate of this process (FLOP/s)."""
+    """Sustained fp32 matrix-multiply rate of this process (FLOP/s), on the clock the step
+    times use (tunesmith.plan.cpu_time.default_clock)."""
     import torch
 
+    from tunesmith.plan.cpu_time import _now, default_clock
+
+    clock = default_clock()
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     a @ b
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    n, start = 0, _now(clock)
+    while _now(clock) - start < seconds:
         a @ b
         n += 1
-    return 2 * 1024**3 * n / (time.perf_counter() - start)
+    return 2 * 1024**3 * n / (_now(clock) - start)
 
 
 def _worker(spec: MeasureSpec) -> dict[str, Any]:
@@ -124,13 +128,14 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
     else:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
             fh.write("5")  # reset the resident-set high-water mark
-    times = []
+    times, cpu_times = [], []
     for _ in range(spec.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         stepper.step(batch)
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     if cuda:
         peak = torch.cuda.max_memory_allocated()
         how = "torch.cuda.max_memory_allocated (allocator peak)"
@@ -138,9 +143,19 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
         peak = _status_kib("VmHWM") * 1024 - base_rss
         how = ("process resident-set high-water mark (VmHWM, reset after the first step) "
                "minus the resident set before the model was built")
+    blocks = None
+    if not cuda:  # the kernel-level prediction, timed in this process under the same conditions
+        from tunesmith.plan.catalog import ModelShape
+        from tunesmith.plan.cpu_time import BlockTimer, predict_step
+
+        del stepper, batch
+        gc.collect()
+        blocks = predict_step(ModelShape(**{k: v for k, v in s.items() if k != "params"}),
+                              setup_for_spec(spec, device), BlockTimer()).to_dict()
     return {"peak_bytes": peak, "step_seconds": sum(times) / len(times), "times": times,
+            "step_cpu_seconds": sum(cpu_times) / len(cpu_times), "cpu_times": cpu_times,
             "device": device, "memory_method": how, "gemm_flops": gemm,
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "blocks": blocks}
 
 
 def measure(spec: MeasureSpec, timeout: float = 1800) -> dict[str, Any]:
@@ -174,19 +189,32 @@ def compare(spec: MeasureSpec, shape: ModelShape, peak_tflops: float | None = No
     measured = measure(spec)
     setup = setup_for_spec(spec, measured["device"])
     predicted = estimate_memory(shape, setup)
+    blocks = measured.get("blocks")
     if measured["device"] == "cpu":
         rate = measured["gemm_flops"]
     else:
         rate = (peak_tflops or 0.0) * 1e12 * utilisation
-    pred_step = step_seconds(shape, setup, rate) if rate else float("nan")
+    flops_step = step_seconds(shape, setup, rate) if rate else float("nan")
+    meas_step = measured["step_seconds"]
+    if blocks:  # CPU: the kernel-level model, both sides on the same clock
+        pred_step = blocks["seconds"]
+        if blocks["clock"] == "cpu":
+            meas_step = measured["step_cpu_seconds"]
+    else:
+        pred_step = flops_step
     meas_gib = measured["peak_bytes"] / GiB
     return {
         "method": spec.method, "batch_size": spec.batch_size, "seq_len": spec.seq_len,
         "gradient_checkpointing": spec.gradient_checkpointing, "device": measured["device"],
         "predicted_peak_gib": predicted.peak, "measured_peak_gib": meas_gib,
         "peak_error": (predicted.peak - meas_gib) / meas_gib,
-        "predicted_step_s": pred_step, "measured_step_s": measured["step_seconds"],
-        "step_error": (pred_step - measured["step_seconds"]) / measured["step_seconds"],
+        "predicted_step_s": pred_step, "measured_step_s": meas_step,
+        "step_error": (pred_step - meas_step) / meas_step,
+        "step_clock": blocks["clock"] if blocks else "wall",
+        "step_parts": blocks["parts"] if blocks else None,
+        "flops_predicted_step_s": flops_step,
+        "flops_step_error": (flops_step - meas_step) / meas_step,
+        "measured_step_wall_s": measured["step_seconds"],
         "memory_method": measured["memory_method"], "breakdown_gib": predicted.breakdown(),
         "peak_phase": predicted.phase, "params": shape.params,
     }

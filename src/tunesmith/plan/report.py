@@ -54,6 +54,7 @@ class EstimateRequest:
     write_configs: Path | None = None
     measure: bool = False
     steps: int = 3
+    cpu_time: bool = False
 
 
 def _setup(req: EstimateRequest, config: RunConfig | None) -> tuple[Any, TrainSetup]:
@@ -149,9 +150,31 @@ def run_estimate(req: EstimateRequest, config: RunConfig | None,
         files = write_launch_files(req.write_configs, label, emitted)
         result["launch_files"] = [str(f) for f in files]
         _ = chosen
+    if req.cpu_time:
+        result["cpu_time"] = cpu_time_estimate(shape, setup, tokens, console)
     if req.measure:
         result["measured"] = _measure(req, config, console)
     return result
+
+
+def cpu_time_estimate(shape: Any, setup: TrainSetup, tokens: float,
+                      console: Console) -> dict[str, Any]:
+    """Step time and training time on this machine's CPU (fp32): the kernel-level model of
+    tunesmith.plan.cpu_time, its blocks timed here at the configuration's shapes (cached)."""
+    from tunesmith.plan.cpu_time import BlockTimer, cache_path, host_key, predict_step
+
+    if shape.params > 2e9:
+        raise TunesmithError(f"--cpu-time times the configuration's blocks on this CPU; "
+                             f"{shape.name} is too large for that (pick a model under 2B "
+                             "parameters)")
+    cpu = replace(setup, precision="fp32", device="cpu", gpus=1)
+    console.print(f"timing the blocks of one {cpu.method} step ({cpu.batch_size} x "
+                  f"{cpu.seq_len} tokens) on this CPU (cached in {cache_path()}) ...")
+    step = predict_step(shape, cpu, BlockTimer(cache=cache_path()))
+    steps = tokens / (cpu.batch_size * cpu.seq_len)
+    return {**step.to_dict(), "host": host_key(), "steps": steps,
+            "hours": step.seconds * steps / 3600.0,
+            "tokens_per_second": cpu.batch_size * cpu.seq_len / step.seconds}
 
 
 def _measure(req: EstimateRequest, config: RunConfig | None, console: Console) -> dict[str, Any]:
@@ -245,6 +268,12 @@ def print_estimate(result: dict[str, Any], console: Console) -> None:
                       str(row["tunesmith_hours"]), f"{row['seed_cost_usd']:,}",
                       f"{row['tunesmith_cost_usd']:,}")
     console.print(table)
+    if "cpu_time" in result:
+        c = result["cpu_time"]
+        console.print(f"on this CPU ({c['host']}, fp32): {c['seconds']:.3f} s per step "
+                      f"({c['tokens_per_second']:.0f} tokens/s), {c['hours']:.2f} h for "
+                      f"{c['steps']:.3g} steps; by block: " + ", ".join(
+                          f"{k} {v:.3f} s" for k, v in c["parts"].items()))
     if "measured" in result:
         m = result["measured"]
         table = Table(title=f"predicted vs measured ({m['device']})")
@@ -252,7 +281,13 @@ def print_estimate(result: dict[str, Any], console: Console) -> None:
             table.add_column(col, justify="right")
         table.add_row("peak memory (MiB)", f"{m['predicted_peak_gib'] * 1024:.1f}",
                       f"{m['measured_peak_gib'] * 1024:.1f}", f"{m['peak_error']:+.1%}")
-        table.add_row("step time (s)", f"{m['predicted_step_s']:.3f}",
+        clock = m.get("step_clock", "wall")
+        model = "blocks timed" if m.get("step_parts") else "FLOPs"
+        table.add_row(f"step time (s, {clock} clock, {model})", f"{m['predicted_step_s']:.3f}",
                       f"{m['measured_step_s']:.3f}", f"{m['step_error']:+.1%}")
+        if m.get("step_parts"):
+            table.add_row("step time (s), FLOPs / matmul rate",
+                          f"{m['flops_predicted_step_s']:.3f}", f"{m['measured_step_s']:.3f}",
+                          f"{m['flops_step_error']:+.1%}")
         console.print(table)
         console.print(f"memory measured as: {m['memory_method']}")
