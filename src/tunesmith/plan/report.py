@@ -151,7 +151,11 @@ def run_estimate(req: EstimateRequest, config: RunConfig | None,
         result["launch_files"] = [str(f) for f in files]
         _ = chosen
     if req.cpu_time:
-        result["cpu_time"] = cpu_time_estimate(shape, setup, tokens, console)
+        # on a CPU checkpointing only costs time: on where asked for, not from a GPU default
+        checkpointing = req.gradient_checkpointing or (
+            config is not None and config.train.gradient_checkpointing is True)
+        result["cpu_time"] = cpu_time_estimate(
+            shape, replace(setup, gradient_checkpointing=checkpointing), tokens, console)
     if req.measure:
         result["measured"] = _measure(req, config, console)
     return result
@@ -159,8 +163,12 @@ def run_estimate(req: EstimateRequest, config: RunConfig | None,
 
 def cpu_time_estimate(shape: Any, setup: TrainSetup, tokens: float,
                       console: Console) -> dict[str, Any]:
-    """Step time and training time on this machine's CPU (fp32): the kernel-level model of
-    tunesmith.plan.cpu_time, its blocks timed here at the configuration's shapes (cached)."""
+    """Step time and training time on one core of this machine's CPU (fp32): the kernel-level
+    model of tunesmith.plan.cpu_time, its blocks timed here at the configuration's shapes
+    (cached). One torch thread and the process's CPU time, so other work on the machine does
+    not count; more threads speed up mainly the matrix products."""
+    import torch
+
     from tunesmith.plan.cpu_time import BlockTimer, cache_path, host_key, predict_step
 
     if shape.params > 2e9:
@@ -170,9 +178,16 @@ def cpu_time_estimate(shape: Any, setup: TrainSetup, tokens: float,
     cpu = replace(setup, precision="fp32", device="cpu", gpus=1)
     console.print(f"timing the blocks of one {cpu.method} step ({cpu.batch_size} x "
                   f"{cpu.seq_len} tokens) on this CPU (cached in {cache_path()}) ...")
-    step = predict_step(shape, cpu, BlockTimer(cache=cache_path()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        step = predict_step(shape, cpu, BlockTimer(clock="cpu", cache=cache_path()))
+        host = host_key()
+    finally:
+        torch.set_num_threads(threads)
     steps = tokens / (cpu.batch_size * cpu.seq_len)
-    return {**step.to_dict(), "host": host_key(), "steps": steps,
+    return {**step.to_dict(), "host": host, "steps": steps, "threads": 1,
+            "gradient_checkpointing": cpu.gradient_checkpointing,
             "hours": step.seconds * steps / 3600.0,
             "tokens_per_second": cpu.batch_size * cpu.seq_len / step.seconds}
 
@@ -270,7 +285,9 @@ def print_estimate(result: dict[str, Any], console: Console) -> None:
     console.print(table)
     if "cpu_time" in result:
         c = result["cpu_time"]
-        console.print(f"on this CPU ({c['host']}, fp32): {c['seconds']:.3f} s per step "
+        console.print(f"on one core of this CPU ({c['host']}, fp32, checkpointing "
+                      f"{'on' if c['gradient_checkpointing'] else 'off'}): "
+                      f"{c['seconds']:.3f} s per step "
                       f"({c['tokens_per_second']:.0f} tokens/s), {c['hours']:.2f} h for "
                       f"{c['steps']:.3g} steps; by block: " + ", ".join(
                           f"{k} {v:.3f} s" for k, v in c["parts"].items()))
