@@ -210,11 +210,20 @@ def _measure(req: EstimateRequest, config: RunConfig | None, console: Console) -
         shape=shape.to_dict(), method=req.method or config.method.name, options=options,
         batch_size=req.batch_size or config.train.batch_size,
         seq_len=req.seq_len or config.train.max_length,
-        gradient_checkpointing=req.gradient_checkpointing, steps=req.steps, seed=config.seed)
+        gradient_checkpointing=req.gradient_checkpointing, steps=req.steps, seed=config.seed,
+        # on a CPU: one core and the process's CPU time, as the block model times it (the
+        # machine's other work then barely counts)
+        threads=None if _cuda() else 1)
     console.print(f"measuring {req.steps} training steps of {spec.method} on {shape.name} "
                   f"(batch {spec.batch_size} x {spec.seq_len} tokens) in a fresh process ...")
     gpu = get_gpu(req.gpu, req.gpu_catalog)
     return compare(spec, shape, gpu.peak_tflops("bf16"), req.utilisation)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def print_estimate(result: dict[str, Any], console: Console) -> None:
