@@ -66,12 +66,19 @@ def lr_range_test(step: Callable[[float], float], start_lr: float = 1e-7, end_lr
     if finite:
         i_min = min(range(len(finite)), key=lambda k: finite[k][1])
         result.min_loss_lr = finite[i_min][0]
-        slopes = [(finite[k + 1][1] - finite[k][1])
-                  / (math.log10(finite[k + 1][0]) - math.log10(finite[k][0]))
-                  for k in range(max(i_min, 1)) if k + 1 < len(finite)]
+        # the moving average needs about w = 1 / (1 - smoothing) losses before it means
+        # anything, and batch noise survives it as wiggles from one step to the next: the slope
+        # is taken over w steps, from the w-th loss on (consecutive points put the "steepest
+        # descent" at 1.2e-7 on the quickstart, where one lucky batch fell)
+        w = max(1, math.ceil(1 / (1 - smoothing))) if smoothing > 0 else 1
+        w = min(w, max(i_min // 2, 1))
+        slopes = {k: (finite[k + w][1] - finite[k][1])
+                  / (math.log10(finite[k + w][0]) - math.log10(finite[k][0]))
+                  for k in range(w if w > 1 else 0, max(i_min - w + 1, 1))
+                  if k + w < len(finite)}
         if slopes:
-            k = min(range(len(slopes)), key=lambda j: slopes[j])
-            result.steepest_lr = finite[k][0]
+            k = min(slopes, key=lambda j: slopes[j])
+            result.steepest_lr = finite[k + w // 2][0]
         # the spike: the first rate past the minimum whose smoothed loss is 10% above it
         spike = next((lr for lr, s in finite[i_min:] if s > SPIKE * finite[i_min][1]), None)
         if spike is not None and (result.divergence_lr is None or spike < result.divergence_lr):

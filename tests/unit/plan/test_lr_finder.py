@@ -24,6 +24,19 @@ def test_range_test_finds_the_spike_and_suggests_half() -> None:
     assert len(result.lrs) < 100  # stopped at the divergence
 
 
+def test_steepest_descent_ignores_the_unsettled_start() -> None:
+    # batch noise on a flat start, then a steep fall from 1e-4 to 1e-2, then divergence
+    def step(lr: float) -> float:
+        step.calls += 1  # type: ignore[attr-defined]
+        if lr < 1e-4:
+            return 10.0 + (1.5 if step.calls % 2 else -1.5)  # type: ignore[attr-defined]
+        return 10.0 - 3.0 * math.log10(lr / 1e-4) if lr < 1e-2 else 4.0 * (lr / 1e-2) ** 2
+
+    step.calls = 0  # type: ignore[attr-defined]
+    result = lr_range_test(step, 1e-7, 1.0, steps=100, smoothing=0.9)
+    assert result.steepest_lr is not None and 1e-4 <= result.steepest_lr < 1e-2
+
+
 def test_no_divergence_falls_back_to_the_lowest_loss(tmp_path: Path) -> None:
     result = lr_range_test(lambda lr: 1.0 / (1 + lr), 1e-6, 1e-2, steps=20)
     assert result.divergence_lr is None and result.suggested_lr is not None
