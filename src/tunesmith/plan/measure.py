@@ -13,9 +13,13 @@ the next. How memory is measured:
   (``MALLOC_MMAP_THRESHOLD_``) so freed tensors go back to the kernel instead of staying in
   the heap.
 
-Step time is the mean wall-clock time of the measured steps. Its prediction divides the step's
-FLOPs by a sustained matrix-multiply rate measured in the same process (CPU), or by the GPU's
-catalog peak times the utilisation (CUDA).
+On a CPU, time is measured in a second fresh process with glibc's default allocator settings
+(the pinned mmap threshold makes every large allocation a fresh mapping and slowed the quickstart
+step about 2x): the mean of the measured steps, and the kernel-level prediction
+(tunesmith.plan.cpu_time) timed in that process afterwards, both on the process's CPU time with
+one torch thread, else the wall clock. On CUDA one process does both; the step-time prediction
+is the step's FLOPs over the GPU's catalog peak times the utilisation. The FLOPs over a
+1024x1024 matrix-multiply rate measured in the process is reported beside it on CPU.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from tunesmith.errors import TunesmithError
@@ -50,6 +54,7 @@ class MeasureSpec:
     steps: int = 3
     seed: int = 0
     threads: int | None = None  # torch threads in the child (None: torch's default)
+    phase: str = "both"  # "memory" | "time" | "both" (what the child measures)
 
 
 def _status_kib(key: str) -> int:
@@ -119,13 +124,14 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
     del warm, warm_batch
     gc.collect()
     gemm = _gemm_flops() if not cuda else 0.0
-    base_rss = _status_kib("VmRSS") * 1024 if not cuda else 0
+    watch_memory = spec.phase in ("memory", "both")
+    base_rss = _status_kib("VmRSS") * 1024 if not cuda and watch_memory else 0
     stepper, batch = build(s, spec.batch_size, spec.seq_len)
     stepper.step(batch)  # the optimizer creates its states here
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    else:
+    elif watch_memory:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
             fh.write("5")  # reset the resident-set high-water mark
     times, cpu_times = [], []
@@ -139,12 +145,15 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
     if cuda:
         peak = torch.cuda.max_memory_allocated()
         how = "torch.cuda.max_memory_allocated (allocator peak)"
-    else:
+    elif watch_memory:
         peak = _status_kib("VmHWM") * 1024 - base_rss
         how = ("process resident-set high-water mark (VmHWM, reset after the first step) "
                "minus the resident set before the model was built")
+    else:
+        peak, how = 0, "not measured in this process (phase 'time')"
     blocks = None
-    if not cuda:  # the kernel-level prediction, timed in this process under the same conditions
+    # the kernel-level prediction, timed in this process under the same conditions
+    if not cuda and spec.phase in ("time", "both"):
         from tunesmith.plan.catalog import ModelShape
         from tunesmith.plan.cpu_time import BlockTimer, predict_step
 
@@ -159,8 +168,23 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
 
 
 def measure(spec: MeasureSpec, timeout: float = 1800) -> dict[str, Any]:
-    """Run the steps in a fresh process; return what it measured."""
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "TOKENIZERS_PARALLELISM": "false"}
+    """Run the steps in fresh processes (CPU: memory in one, time in another); return what
+    they measured."""
+    import torch
+
+    if torch.cuda.is_available():
+        return _child(replace(spec, phase="both"), timeout, pin_mmap=False)
+    memory = _child(replace(spec, phase="memory"), timeout, pin_mmap=True)
+    timing = _child(replace(spec, phase="time"), timeout, pin_mmap=False)
+    return {**timing, "peak_bytes": memory["peak_bytes"],
+            "memory_method": memory["memory_method"]}
+
+
+def _child(spec: MeasureSpec, timeout: float, pin_mmap: bool) -> dict[str, Any]:
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    if pin_mmap:
+        env["MALLOC_MMAP_THRESHOLD_"] = "65536"
     proc = subprocess.run(
         [sys.executable, "-m", "tunesmith.plan.measure", json.dumps(asdict(spec))],
         capture_output=True, text=True, env=env, timeout=timeout, check=False)
