@@ -136,7 +136,9 @@ def evaluation_plan(train: TrainConfig, n_examples: int, has_eval: bool,
     return EvaluationPlan(
         {"eval_strategy": "steps", "eval_steps": every, **saving,
          "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
-         "greater_is_better": False},
+         "greater_is_better": False,
+         # a resumed run keeps counting evaluations without improvement where it stopped
+         "restore_callback_states_from_checkpoint": True},
         [callback],
         (f"early stopping: patience {patience:g} epoch(s) = {evaluations} evaluation(s) "
          f"(every {every} steps), min_delta {train.early_stopping_min_delta:g}; the best "

@@ -75,6 +75,7 @@ def test_patience_counts_epochs_and_evaluation_follows_checkpoints() -> None:
     # scored at every checkpoint (6 steps: 20/6 evaluations per epoch); 4 epochs: 14 of them
     assert on.kwargs["eval_steps"] == on.kwargs["save_steps"] == 6
     assert on.kwargs["load_best_model_at_end"] and on.kwargs["metric_for_best_model"] == "eval_loss"
+    assert on.kwargs["restore_callback_states_from_checkpoint"]  # patience survives a resume
     assert on.patience_evaluations == math.ceil(4 * 20 / 6) == 14
     callback = on.callbacks[0]
     assert callback.early_stopping_patience == 14  # type: ignore[attr-defined]
