@@ -122,3 +122,18 @@ def test_construct_mix_hits_the_shares_and_nothing_crosses_splits(corpus: tuple)
     assert set(train) == {"answerable", "multihop", "unanswerable", "adversarial"}
     assert abs(train["unanswerable"] / total - 0.2) <= 0.05
     assert all(r.stage == "construct" for r in rejected)
+
+
+def test_antonym_edit_negates_a_shared_adjective_when_no_opposite_is_listed() -> None:
+    from tunesmith.data.construct.adversarial import _antonym
+
+    context = "A decision problem is the set of all connected graphs of a given size."
+    record = QARecord(id="q", question="What is the set of all connected graphs called?",
+                      contexts=[context], answer="decision problem",
+                      answer_start=context.index("decision problem"))
+    assert _antonym(record) == ("What is the set of all unconnected graphs called?",
+                                {"replaced": "connected", "with": "unconnected"})
+    # the context already holds the negation: the edit could stay answerable, so none is made
+    both = QARecord(id="q2", question=record.question, answer=None,
+                    contexts=[context + " Unconnected graphs are another matter."])
+    assert _antonym(both) is None

@@ -10,7 +10,10 @@ context (answer null, kind ``adversarial``):
   conquest?" -> "When did Robert Guiscard lead the conquest?"); a year is moved to a year the
   context does not hold;
 * **antonym**: a word is replaced by its opposite ("first" -> "last", "north" -> "south")
-  when the context does not hold the opposite;
+  when the context does not hold the opposite; failing that, an adjective or participle of
+  the question that the context uses is negated with "un-" ("the set of all connected graphs"
+  -> "the set of all unconnected graphs"), the edit SQuAD 2.0's annotators made most often
+  after entity swaps;
 * **negation**: "not" after the question's auxiliary ("Who were famed for ..." -> "Who were
   not famed for ...") when the answer's sentence holds no negation.
 
@@ -44,6 +47,9 @@ _ANTONYMS = {
     "weak": "strong", "old": "new", "new": "old", "open": "closed", "maximum": "minimum",
     "minimum": "maximum", "deterministic": "non-deterministic", "allow": "forbid",
 }
+# adjectives that take a negating prefix ("connected", "solvable", "formal", "useful", ...)
+_ADJECTIVE_ENDINGS = ("ed", "able", "ible", "al", "ful", "ive", "ic", "ous", "ent", "ant")
+_NEGATING_PREFIXES = ("un", "in", "im", "ir", "il", "non", "dis", "anti")
 _AUX = re.compile(
     r"^(?P<wh>(?:Who|What|When|Where|Which|How many|How much|Why|How)(?: \w+)?) "
     r"(?P<aux>did|does|do|was|were|is|are|can|could|has|have|had|would|will|should|must) "
@@ -104,6 +110,23 @@ def _antonym(record: QARecord) -> tuple[str, dict[str, str]] | None:
         if opposite and not _contains(record.contexts[0], opposite):
             new = " ".join(words[:index] + [opposite] + words[index + 1 :])
             return new, {"replaced": word, "with": opposite}
+    return _negated_adjective(record)
+
+
+def _negated_adjective(record: QARecord) -> tuple[str, dict[str, str]] | None:
+    """"un-" before an adjective or participle that the question shares with the context."""
+    context = record.contexts[0]
+    for token in parse([record.question])[0]:
+        word = token.text
+        if not (token.pos_ == "ADJ" or (token.tag_ == "VBN" and token.dep_ == "amod")):
+            continue
+        if (len(word) < 5 or not word.isalpha() or not word.islower()
+                or not word.endswith(_ADJECTIVE_ENDINGS) or word.startswith(_NEGATING_PREFIXES)):
+            continue
+        negated = "un" + word
+        if _contains(context, word) and not _contains(context, negated):
+            new = record.question[: token.idx] + negated + record.question[token.idx + len(word):]
+            return new, {"replaced": word, "with": negated}
     return None
 
 
