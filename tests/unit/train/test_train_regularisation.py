@@ -91,7 +91,7 @@ def test_early_stopping_ends_training_before_the_last_step(tiny_base: str, data_
     # 4 steps per epoch, a checkpoint (and an evaluation) every step; 10 epochs = 40 steps.
     # No fall of the loss is worth 10 nats: patience 1 epoch (4 evaluations) runs out at step 5.
     config = _config(tmp_path, "  epochs: 10\n  early_stopping_patience: 1\n"
-                     "  early_stopping_min_delta: 10.0\n")
+                     "  early_stopping_min_delta: 10.0\n  label_smoothing: 0.3\n")
     result = train_sft(config, tiny_base, data_dir, tmp_path / "train")
     m = result.metrics
     assert m["early_stopped"] is True  # trainer.state: fewer steps than the planned 40
@@ -106,6 +106,10 @@ def test_early_stopping_ends_training_before_the_last_step(tiny_base: str, data_
     assert m["best_eval_loss"] == pytest.approx(evals[best_step])
     assert m["best_checkpoint"].endswith(f"checkpoint-{best_step}")
     assert any("patience 1 epoch(s) = 4 evaluation(s)" in r for r in result.reasons)
+    # what the Trainer ran with (saved beside each checkpoint): the config's keys, applied
+    args = torch.load(Path(m["best_checkpoint"]) / "training_args.bin", weights_only=False)
+    assert args.label_smoothing_factor == 0.3
+    assert args.eval_steps == args.save_steps == 1 and args.load_best_model_at_end
 
 
 def _trainer(tiny_base: str, data_dir: Path, tmp_path: Path, smoothing: float) -> Any:
