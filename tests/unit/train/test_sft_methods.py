@@ -11,43 +11,26 @@ import pytest
 import torch
 
 from tunesmith.config import parse_config
-from tunesmith.config.model import TinyModelConfig
 from tunesmith.data.schema import QARecord, write_records
 from tunesmith.methods import METHODS
 from tunesmith.methods.saved import METHOD_FILE, load_tuned, saved_method
-from tunesmith.models import tiny
 from tunesmith.models.loading import load_causal_lm
 from tunesmith.train.optim import choose_optimizer, zero_offload_config
 
-CORPUS = [
-    "The Eiffel Tower is in Paris. It was completed in 1889 for the World's Fair.",
-    "Photosynthesis converts light energy into chemical energy stored in glucose.",
-    "The Amazon river carries more water than any other river; its basin spans nine countries.",
-]
-SMALL = TinyModelConfig(hidden_size=32, layers=2, heads=2, vocab_size=300,
-                        max_position_embeddings=256, pretrain_seq_len=32, pretrain_batch_size=4,
-                        pretrain_max_steps=2)
-
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> str:
-    root = tmp_path_factory.mktemp("models")
-    return str(tiny.build_tiny_model(CORPUS, SMALL, seed=0, cache_root=root, progress=False))
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, facts: list[str]) -> Path:
     folder = tmp_path_factory.mktemp("data")
     records = [
         QARecord(id=f"r{i}", question=q, contexts=[c], answer=a,
                  answer_start=c.index(a) if a else None,
                  kind="answerable" if a else "unanswerable")
         for i, (q, c, a) in enumerate([
-            ("Where is the Eiffel Tower?", CORPUS[0], "Paris"),
-            ("When was it completed?", CORPUS[0], "1889"),
-            ("What does photosynthesis store?", CORPUS[1], "glucose"),
-            ("How many countries?", CORPUS[2], "nine"),
-            ("Who painted it?", CORPUS[0], None),
+            ("Where is the Eiffel Tower?", facts[0], "Paris"),
+            ("When was it completed?", facts[0], "1889"),
+            ("What does photosynthesis store?", facts[1], "glucose"),
+            ("How many countries?", facts[2], "nine"),
+            ("Who painted it?", facts[0], None),
         ])
     ]
     write_records(folder / "train.jsonl", records[:4])

@@ -14,19 +14,9 @@ import pytest
 import torch
 
 from tunesmith.config import TrainConfig, parse_config
-from tunesmith.config.model import TinyModelConfig
 from tunesmith.data.schema import QARecord, write_records
-from tunesmith.models import tiny
 from tunesmith.train.hardware import evaluation_plan, save_steps, steps_per_epoch
 
-CORPUS = [
-    "The Eiffel Tower is in Paris. It was completed in 1889 for the World's Fair.",
-    "Photosynthesis converts light energy into chemical energy stored in glucose.",
-    "The Amazon river carries more water than any other river; its basin spans nine countries.",
-]
-SMALL = TinyModelConfig(hidden_size=32, layers=2, heads=2, vocab_size=300,
-                        max_position_embeddings=256, pretrain_seq_len=32, pretrain_batch_size=4,
-                        pretrain_max_steps=2)
 QUESTIONS = [
     ("Where is the Eiffel Tower?", 0, "Paris"),
     ("When was it completed?", 0, "1889"),
@@ -39,18 +29,13 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> str:
-    root = tmp_path_factory.mktemp("models")
-    return str(tiny.build_tiny_model(CORPUS, SMALL, seed=0, cache_root=root, progress=False))
-
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, facts: list[str]) -> Path:
     folder = tmp_path_factory.mktemp("data")
     records = [
-        QARecord(id=f"r{i}", question=q, contexts=[CORPUS[c]], answer=a,
-                 answer_start=CORPUS[c].index(a) if a else None,
+        QARecord(id=f"r{i}", question=q, contexts=[facts[c]], answer=a,
+                 answer_start=facts[c].index(a) if a else None,
                  kind="answerable" if a else "unanswerable")
         for i, (q, c, a) in enumerate(QUESTIONS)
     ]
