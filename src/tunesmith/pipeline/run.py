@@ -192,6 +192,11 @@ def _run_train_planned(config: RunConfig, run_dir: Path, console: Console) -> di
     from tunesmith.plan.planner import apply_plan, plan_for_config
 
     if getattr(config.model, "task", "causal_lm") != "causal_lm":
+        if config.train.auto_keys:
+            raise TunesmithError(
+                f"train: {', '.join(sorted(config.train.auto_keys))} set to 'auto', which the "
+                f"planner fills for causal LMs only; model.task {config.model.task!r} needs "
+                "numbers there (`tunesmith plan` shows the seed's rules for reference)")
         return _run_train(config, run_dir, console)
     try:
         plan = plan_for_config(config)

@@ -94,3 +94,17 @@ def test_label_smoothing_and_early_stopping_are_applied_from_the_plan(tmp_path: 
                         tmp_path / "tunesmith.yaml")
     assert apply_plan(user, build_plan(user, 1500, Hardware("cpu", 32.0, False))
                       ).train.label_smoothing == 0.05
+
+
+def test_auto_on_an_encoder_task_is_a_clear_error_before_training(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from tunesmith.errors import TunesmithError
+    from tunesmith.pipeline.run import _run_train_planned
+
+    text = ("name: enc\nmodel: {name: all-MiniLM-L6-v2, task: extractive_qa}\n"
+            "data:\n  sources:\n    - {path: docs/}\ntrain: {learning_rate: auto, epochs: 1}\n")
+    config = parse_config(text, tmp_path / "tunesmith.yaml")
+    with pytest.raises(TunesmithError, match=r"learning_rate set to 'auto'.*causal LMs only"):
+        _run_train_planned(config, tmp_path / "run", Console(quiet=True))
+    assert not (tmp_path / "run").exists()  # nothing was trained or written
