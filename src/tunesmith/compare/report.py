@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tunesmith.utils.io import write_json_atomic, write_text_atomic
+from tunesmith.utils.io import atomic_open, write_json_atomic, write_text_atomic
 
 # seed: "Method Comparison Table" (its claims, quoted; compare them with the measured table)
 SEED_TABLE = """| Method | Parameters | Memory | Performance |
@@ -124,11 +124,11 @@ def render_plot(rows: list[dict[str, Any]], path: Path) -> None:
         axes[0].legend()
     fig.suptitle("Methods on the same data, seed and step budget")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def write_outputs(rows: list[dict[str, Any]], meta: dict[str, Any], out_dir: Path) -> None:

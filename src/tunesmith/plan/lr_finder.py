@@ -16,7 +16,7 @@ from rich.console import Console
 
 from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
-from tunesmith.utils.io import write_json_atomic
+from tunesmith.utils.io import atomic_open, write_json_atomic
 
 SPIKE = 1.1  # the loss "spikes" once it is 10% above its minimum again
 
@@ -124,11 +124,11 @@ def plot(result: LrFindResult, path: Path, peak_steps: int = 200) -> None:
     ax2.set_title("schedules at the suggested peak (5% warmup)")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def run_lr_find(config: RunConfig, base_model: str, console: Console | None = None
