@@ -2,7 +2,8 @@
 
 ``rules`` (spaCy parse + sentence patterns, offline), ``cloze`` (``rules`` plus a noisy-cloze
 question for every other entity and noun phrase), ``patterns`` (regex only, no model),
-``llm`` (an OpenAI-compatible chat endpoint) and ``hf`` (a local transformers model).
+``llm`` (an OpenAI-compatible chat endpoint) and ``hf`` (a local transformers model). The
+phrase helpers ``rules`` and ``cloze`` share are in ``phrases``.
 """
 
 from tunesmith.data.generate import cloze, hf, llm, patterns, rules

@@ -19,17 +19,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tunesmith.data.generate.base import GENERATORS
-from tunesmith.data.generate.rules import (
-    _DATE_WORDS,
-    _OTHER_CLAUSE,
-    _PERSON_NOUNS,
-    _PRONOUNS,
+from tunesmith.data.generate.phrases import (
+    DATE_WORDS,
+    OTHER_CLAUSE,
+    PERSON_NOUNS,
+    PRONOUNS,
     Draft,
-    SpacyRuleGenerator,
-    _core,
-    _render,
-    drafts_for_doc,
+    core_span,
+    render,
 )
+from tunesmith.data.generate.rules import SpacyRuleGenerator, drafts_for_doc
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -65,9 +64,9 @@ def _answer_candidates(sent: Span) -> list[tuple[int, int, int, int, str, Token]
         taken.update(range(ent.start, ent.end))
     for chunk in sent.noun_chunks:
         head = chunk.root
-        if head.lower_ in _PRONOUNS or head.pos_ not in ("NOUN", "PROPN"):
+        if head.lower_ in PRONOUNS or head.pos_ not in ("NOUN", "PROPN"):
             continue
-        i, j = _core(head)
+        i, j = core_span(head)
         cut_i, cut_j = min(i, chunk.start), max(j, chunk.end)
         if i >= j or taken & set(range(cut_i, cut_j)):
             continue
@@ -82,7 +81,7 @@ def _wh(doc: Doc, i: int, j: int, label: str, head: Token) -> tuple[str, int, in
     """(wh-phrase, first and last+1 token the wh-phrase replaces) or None to skip the span."""
     before = doc[i - 1].lower_ if i > 0 else ""
     if label in ("DATE", "TIME"):
-        if not _DATE_WORDS.search(doc[i:j].text):
+        if not DATE_WORDS.search(doc[i:j].text):
             return None
         wh = "what century" if "centur" in doc[i:j].text.lower() else "when"
         if before in _WHEN_PREPS and before not in _PREP_KEPT_WITH_WHEN:
@@ -105,7 +104,7 @@ def _wh(doc: Doc, i: int, j: int, label: str, head: Token) -> tuple[str, int, in
         return "who", i, j
     if label in ("GPE", "LOC", "FAC") and before in _WHERE_PREPS:
         return "where", i - 1, j
-    if not label and head.lemma_.lower() in _PERSON_NOUNS:
+    if not label and head.lemma_.lower() in PERSON_NOUNS:
         return "who", i, j
     return "what", i, j
 
@@ -123,13 +122,13 @@ def _clause(doc: Doc, sent: Span, head: Token) -> list[Token]:
     for token in verb.subtree:
         if token.i == verb.i:
             continue
-        dropped = token.dep_ in _NESTED or (token.head.i == verb.i and token.dep_ in _OTHER_CLAUSE)
+        dropped = token.dep_ in _NESTED or (token.head.i == verb.i and token.dep_ in OTHER_CLAUSE)
         if dropped and head.i not in {t.i for t in token.subtree}:
             keep -= {t.i for t in token.subtree}
     tokens = [doc[k] for k in sorted(keep) if sent.start <= k < sent.end]
     if verb.dep_ == "relcl":
         # "... Richard I, who employed 40 monks" -> "Richard I employed 40 monks"
-        i, j = _core(verb.head)
+        i, j = core_span(verb.head)
         antecedent = [t for t in doc[i:j] if not i <= head.i < j]
         if antecedent:
             tokens = [x for t in tokens
@@ -167,7 +166,7 @@ def cloze_drafts(doc: Doc) -> list[list[Draft]]:
             rest = [t for t in _clause(doc, sent, head) if not cut_from <= t.i < cut_to]
             if not rest:
                 continue
-            body = _render(rest)
+            body = render(rest)
             if body[:1].isupper() and not (rest[0].ent_type_ or rest[0].pos_ == "PROPN"
                                            or rest[0].text == "I"):
                 body = body[0].lower() + body[1:]

@@ -17,15 +17,23 @@ sentence shapes typical of technical documentation.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate.base import GENERATORS, span_record
 from tunesmith.data.generate.patterns import sentence_drafts
+from tunesmith.data.generate.phrases import (
+    DATE_WORDS,
+    OTHER_CLAUSE,
+    PERSON_NOUNS,
+    PRONOUNS,
+    Draft,
+    core_span,
+    entity_text,
+    render,
+)
 from tunesmith.data.nlp import SPACY_MODEL, parse
 from tunesmith.data.schema import QARecord
 
@@ -36,24 +44,10 @@ if TYPE_CHECKING:
 
 _SUBJ = {"nsubj", "nsubjpass"}
 _SLOTS = {"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "oprd"}
-# children of the clause verb that are other clauses, not part of this one
-_OTHER_CLAUSE = {"cc", "conj", "advcl", "parataxis", "mark", "dep", "meta", "intj", "punct"}
 # right-hand parts of a noun phrase that are not part of a short answer
 _NOT_CORE = {"prep", "relcl", "acl", "appos", "punct", "advcl", "cc", "conj", "det", "predet"}
-_PERSON_NOUNS = {
-    "people", "person", "man", "woman", "men", "women", "king", "queen", "leader", "ruler",
-    "duke", "count", "emperor", "pope", "bishop", "author", "scientist", "founder", "son",
-    "daughter", "father", "mother", "wife", "husband", "brother", "sister", "child", "children",
-    "mathematician", "president", "member", "soldier", "knight", "lord", "prince", "princess",
-}
-_PRONOUNS = {"it", "they", "he", "she", "this", "these", "those", "that", "we", "you", "i",
-             "them", "him", "her", "its", "their", "there", "which", "who", "what", "one"}
 _WHERE_PREPS = {"in", "at", "near", "inside", "within", "to", "into", "across", "throughout"}
 _WHEN_PREPS = {"in", "on", "at", "during", "around"}
-_DATE_WORDS = re.compile(
-    r"\d|centur|January|February|March|April|May|June|July|August|September|October|"
-    r"November|December|spring|summer|autumn|winter|decade|year"
-)
 _KEEP_ADVERBS = {"not", "never", "how", "when", "where", "why", "only", "first", "last"}
 _SHORTEN = {"relcl", "acl", "appos", "advcl", "parataxis"}
 _DO_FORM = {"VBD": "did", "VBZ": "does", "VBP": "do", "VB": "do"}
@@ -65,52 +59,6 @@ _PREPOSITIONS = {"of", "in", "on", "at", "by", "for", "with", "from", "to", "und
 # clause questions cover those sentences better)
 _PATTERNS_KEPT = {"port", "default", "passive"}
 _MAX_SUBJECT_TOKENS = 12
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A question about one sentence; the answer is ``doc.text[start:end]``."""
-
-    question: str
-    start: int
-    end: int
-    rule: str
-    priority: int
-    subject: bool = False  # the answer was the clause's subject: "Who <verb phrase>?"
-
-
-def _core(head: Token) -> tuple[int, int]:
-    """Token range [i, j) of a noun phrase's short answer: modifiers and coordinated nouns,
-    without the article, prepositional tails or relative clauses."""
-    left = [head]
-    for child in head.lefts:
-        if child.dep_ not in ("det", "predet", "punct", "cc", "preconj") and child.tag_ != "WDT":
-            left.extend(child.subtree)
-    right = [head]
-    for child in head.rights:
-        if child.dep_ in ("conj", "cc") or (child.dep_ == "punct" and child.text == ","
-                                            and any(c.dep_ == "conj" for c in head.rights)):
-            right.extend(t for t in child.subtree if t.dep_ not in ("relcl", "acl"))
-    start = min(t.i for t in left)
-    end = max(t.i for t in right) + 1
-    doc = head.doc
-    while end > start + 1 and (doc[end - 1].is_punct or doc[end - 1].dep_ == "cc"):
-        end -= 1
-    if doc[start].lower_ in ("the", "a", "an") or doc[start].tag_ == "PRP$":
-        start += 1
-    return start, end
-
-
-def _ent_text(token: Token) -> str:
-    """The text of the entity ``token`` is part of."""
-    doc = token.doc
-    start = token.i
-    while start > 0 and doc[start].ent_iob_ == "I":
-        start -= 1
-    end = token.i + 1
-    while end < len(doc) and doc[end].ent_iob_ == "I":
-        end += 1
-    return doc[start:end].text
 
 
 def _plural(token: Token) -> bool:
@@ -127,13 +75,13 @@ def _antecedent(pronoun: Token, sent: Span) -> str | None:
     for earlier in reversed([s for s in doc.sents if s.end <= sent.start]):
         subjects = [t for t in earlier if t.dep_ in _SUBJ and t.head.dep_ == "ROOT"]
         for subj in subjects:
-            if subj.lower_ in _PRONOUNS or subj.pos_ not in ("NOUN", "PROPN"):
+            if subj.lower_ in PRONOUNS or subj.pos_ not in ("NOUN", "PROPN"):
                 continue
             if word in ("he", "she") and subj.ent_type_ != "PERSON":
                 continue
             if (word == "they") != _plural(subj):
                 continue
-            i, j = _core(subj)
+            i, j = core_span(subj)
             if doc[i - 1].lower_ == "the" if i > 0 else False:
                 i -= 1
             if j - i <= 6:
@@ -173,10 +121,10 @@ def _wh(answer_head: Token, ent_label: str, role: str, prep: str | None) -> tupl
     """(wh-phrase, whether the preposition goes with the answer) or None to skip."""
     lower = answer_head.lemma_.lower()
     if ent_label in ("DATE", "TIME"):
-        if not _DATE_WORDS.search(_ent_text(answer_head)):
+        if not DATE_WORDS.search(entity_text(answer_head)):
             return None  # the small model's DATE is often a name: ask only about real dates
         if prep in _WHEN_PREPS:
-            return ("What century" if "centur" in _ent_text(answer_head) else "When", True)
+            return ("What century" if "centur" in entity_text(answer_head) else "When", True)
         return None
     if ent_label in ("PERSON",) or (ent_label == "NORP" and answer_head.pos_ == "PROPN"):
         return ("Who", False)
@@ -194,23 +142,9 @@ def _wh(answer_head: Token, ent_label: str, role: str, prep: str | None) -> tupl
         return None  # handled by "how many" or skipped
     if ent_label:
         return ("What", False)
-    if lower in _PERSON_NOUNS:
+    if lower in PERSON_NOUNS:
         return ("Who", False)
     return ("What", False)
-
-
-def _render(tokens: Sequence[Token]) -> str:
-    parts = []
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1].i if index + 1 < len(tokens) else None
-        # a token whose neighbour was cut out keeps a space ("culture, such" -> "culture such")
-        gap = following is not None and following != token.i + 1 and not token.whitespace_
-        parts.append(token.text_with_ws + (" " if gap else ""))
-    text = "".join(parts)
-    text = " ".join(text.split())
-    for before, after in ((" ,", ","), (",,", ","), (" 's", "'s"), ("( ", "("), (" )", ")")):
-        text = text.replace(before, after)
-    return text.strip(" ,;:-")
 
 
 def _in_parentheses(sent: Span) -> set[int]:
@@ -236,7 +170,7 @@ class _Clause:
         drop = self.parenthesised = _in_parentheses(sent)
         tokens: set[int] = {verb.i}
         for child in verb.children:
-            if child.dep_ in _OTHER_CLAUSE or child.dep_ in _SUBJ:
+            if child.dep_ in OTHER_CLAUSE or child.dep_ in _SUBJ:
                 continue
             tokens.update(t.i for t in child.subtree)
         self.body = sorted(tokens - drop)
@@ -260,7 +194,7 @@ class _Clause:
         subj = self.subject
         if subj is None or subj.dep_ == "expl":
             return None
-        if subj.lower_ in _PRONOUNS:
+        if subj.lower_ in PRONOUNS:
             return _antecedent(subj, self.sent)
         doc = subj.doc
         cut = {t.i for i in self.subject_ids if doc[i].dep_ in _SHORTEN and i != subj.i
@@ -269,7 +203,7 @@ class _Clause:
         if not ids or len(ids) > _MAX_SUBJECT_TOKENS:
             return None
         tokens = [doc[i] for i in ids]
-        text = _render(tokens)
+        text = render(tokens)
         if tokens[0].tag_ not in ("NNP", "NNPS") and text[:1].isupper():
             text = text[0].lower() + text[1:]
         return text
@@ -295,28 +229,28 @@ class _Clause:
                 if i not in gap and i not in aux_ids and i != verb.i and i not in self.dropped
                 and i not in moved and i not in cut]
         tail = [doc[i] for i in sorted(moved)]
-        tail_text = _render(tail)
+        tail_text = render(tail)
         if tail and tail[0].tag_ not in ("NNP", "NNPS"):
             tail_text = tail_text[:1].lower() + tail_text[1:]
         if gap & self.subject_ids:
             if gap != self.subject_ids:
                 return None  # the answer is part of the subject: too tangled to ask about
             before = [t for t in self.aux + self.neg]
-            words = [wh, _render(before), verb.text, _render(rest), tail_text]
+            words = [wh, render(before), verb.text, render(rest), tail_text]
         else:
             subject = self.subject_text()
             if subject is None:
                 return None
             if self.aux:
                 first, *others = self.aux
-                words = [wh, first.text, subject, _render(others + self.neg), verb.text,
-                         _render(rest), tail_text]
+                words = [wh, first.text, subject, render(others + self.neg), verb.text,
+                         render(rest), tail_text]
             elif verb.lemma_ == "be":
-                words = [wh, verb.text, subject, _render(self.neg), _render(rest),
+                words = [wh, verb.text, subject, render(self.neg), render(rest),
                          tail_text]
             elif verb.tag_ in _DO_FORM:
-                words = [wh, _DO_FORM[verb.tag_], subject, _render(self.neg), verb.lemma_,
-                         _render(rest), tail_text]
+                words = [wh, _DO_FORM[verb.tag_], subject, render(self.neg), verb.lemma_,
+                         render(rest), tail_text]
             else:
                 return None
         text = " ".join(w for w in words if w).strip(" ,")
@@ -362,11 +296,11 @@ def _candidates(clause: _Clause) -> list[tuple[Token, str, int, int]]:
             found[head.i] = (head, ent.label_, start, ent.end)
     for chunk in doc.noun_chunks:
         head = chunk.root
-        if head.i in found or head.i not in inside or head.lower_ in _PRONOUNS:
+        if head.i in found or head.i not in inside or head.lower_ in PRONOUNS:
             continue
         if _slot_of(head) is None or head.pos_ not in ("NOUN", "PROPN"):
             continue
-        i, j = _core(head)
+        i, j = core_span(head)
         if j - i < 2 and head.pos_ == "NOUN":
             continue  # a bare common noun ("people") says nothing on its own
         found[head.i] = (head, "", i, j)
@@ -389,7 +323,7 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
                 continue
             noun_words = [t for t in head.subtree if t.i < head.i and not (i <= t.i < j)
                           and t.dep_ not in ("det", "predet", "poss", "punct")] + [head]
-            wh, with_prep = "How many " + _render(noun_words), False
+            wh, with_prep = "How many " + render(noun_words), False
             role, prep = slot[0], slot[1]
             rule, priority = "how-many", 3
         else:
@@ -440,9 +374,9 @@ def _appositive_drafts(sent: Span) -> list[Draft]:
             continue
         if token.head.ent_type_ not in ("PERSON", "GPE", "LOC", "ORG", "FAC") or token.ent_type_:
             continue
-        i, j = _core(token)
+        i, j = core_span(token)
         ent_label = token.head.ent_type_
-        name = _ent_text(token.head)
+        name = entity_text(token.head)
         if j - i < 2 or j - i > _MAX_ANSWER_TOKENS or len(name.split()) > 5 or "," in name:
             continue
         wh = "Who" if ent_label == "PERSON" else "What"
