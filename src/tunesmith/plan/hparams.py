@@ -100,6 +100,12 @@ def _with(setup: TrainSetup, **changes: Any) -> TrainSetup:
     return replace(setup, **changes)
 
 
+def save_interval(epoch_steps: int) -> int:
+    """Optimizer steps between checkpoints (the trainer uses this too)."""
+    # seed: "Save interval: 1000 steps OR 0.3 epoch", whichever comes first
+    return max(1, min(1000, round(0.3 * epoch_steps)))
+
+
 def plan_hyperparameters(
     *,
     n_train: int,
@@ -173,7 +179,7 @@ def plan_hyperparameters(
                "train.learning_rate")
     # the batch and accumulation the run will use (a user's values included)
     steps_per_epoch = max(1, math.ceil(n_train / (int(batch) * max(1, int(accumulation)))))
-    decide("save_steps", max(1, min(1000, round(0.3 * steps_per_epoch))),
+    decide("save_steps", save_interval(steps_per_epoch),
            "seed: save every 1000 steps or 0.3 epoch, whichever comes first (the trainer "
            "computes it the same way; with early stopping it also scores the validation "
            "loss there)", None)

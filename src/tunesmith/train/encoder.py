@@ -327,11 +327,17 @@ def train_encoder_task(
     return EncoderResult(out_dir / task, metrics)
 
 
+def _val_records(data_dir: Path) -> list[QARecord]:
+    """The validation split, empty when the build made none (early stopping then stays off)."""
+    path = data_dir / "val.jsonl"
+    return read_records(path) if path.exists() else []
+
+
 def train_encoder(config: RunConfig, data_dir: Path, out_dir: Path,
                   console: Console | None = None) -> dict[str, Any]:
     """The train stage for encoder tasks: the task model, and the rejection head if enabled."""
     records = read_records(data_dir / "train.jsonl")
-    val = read_records(data_dir / "val.jsonl") if (data_dir / "val.jsonl").exists() else []
+    val = _val_records(data_dir)
     task = config.model.task
     results: dict[str, Any] = {}
     main = train_encoder_task(config, task, config.model.name, records, out_dir, console, val)
@@ -347,7 +353,7 @@ def train_rejection_head(config: RunConfig, data_dir: Path, out_dir: Path,
                          console: Console | None = None) -> dict[str, Any]:
     """The rejection head alone (beside a causal LM)."""
     records = read_records(data_dir / "train.jsonl")
-    val = read_records(data_dir / "val.jsonl") if (data_dir / "val.jsonl").exists() else []
+    val = _val_records(data_dir)
     result = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
                                 out_dir, console, val)
     return result.metrics

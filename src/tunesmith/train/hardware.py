@@ -16,6 +16,7 @@ import torch
 from transformers import EarlyStoppingCallback, TrainerCallback
 
 from tunesmith.config import TrainConfig
+from tunesmith.plan.hparams import save_interval
 
 Precision = Literal["fp32", "fp16", "bf16"]
 
@@ -92,9 +93,8 @@ def shared_training_kwargs(train: TrainConfig, hardware: HardwareChoice, seed: i
 
 
 def save_steps(n_examples: int, train: TrainConfig) -> int:
-    """Steps between checkpoints."""
-    # seed: "Save interval: 1000 steps OR 0.3 epoch", whichever comes first
-    return max(1, min(1000, round(0.3 * steps_per_epoch(n_examples, train))))
+    """Steps between checkpoints: the plan's rule (seed: 1000 steps or 0.3 epoch)."""
+    return save_interval(steps_per_epoch(n_examples, train))
 
 
 @dataclass(frozen=True)
