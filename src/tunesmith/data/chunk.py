@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tunesmith.data.sources import Document
+from tunesmith.utils.text import paragraphs
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
@@ -22,15 +23,6 @@ class Context:
 def split_sentences(text: str) -> list[str]:
     """A light sentence splitter: end punctuation followed by a capital or a digit."""
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-
-
-def _paragraphs(text: str) -> list[str]:
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text):
-        block = " ".join(line.strip() for line in block.splitlines() if line.strip())
-        if block and not block.startswith("# "):  # headings are titles, not contexts
-            paragraphs.append(block)
-    return paragraphs
 
 
 def _split_long(paragraph: str, max_chars: int) -> list[str]:
@@ -51,7 +43,7 @@ def chunk_document(doc: Document, max_chars: int = 700, min_chars: int = 80) -> 
     """Paragraphs shorter than ``min_chars`` join the next; longer than ``max_chars`` split."""
     pieces: list[str] = []
     pending = ""
-    for paragraph in _paragraphs(doc.text):
+    for paragraph in paragraphs(doc.text):
         for piece in _split_long(paragraph, max_chars):
             candidate = f"{pending} {piece}".strip() if pending else piece
             if len(candidate) < min_chars:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tunesmith.utils.text import normalize_context
+
 SYSTEM_TOKEN = "<|system|>"
 USER_TOKEN = "<|user|>"
 ASSISTANT_TOKEN = "<|assistant|>"
@@ -49,8 +51,9 @@ CHAT_TEMPLATE = (
 
 
 def format_user_message(context: str, question: str) -> str:
-    """The user turn: the seed's ``Context: ...\\nQuestion: ...`` prompt format."""
-    return f"Context: {context}\nQuestion: {question}"
+    """The user turn: the seed's ``Context: ...\\nQuestion: ...`` prompt format, the context
+    in the data build's text format (``utils.text.normalize_context``) on every path."""
+    return f"Context: {normalize_context(context)}\nQuestion: {question}"
 
 
 def build_messages(context: str, question: str, system: str) -> list[dict[str, str]]:

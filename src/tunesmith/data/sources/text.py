@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,33 +12,9 @@ from tunesmith.data.sources.base import (
     register_reader,
 )
 from tunesmith.data.sources.encoding import decode_text
+from tunesmith.utils.text import markdown_to_text
 
 __all__ = ["Document", "SourceError", "markdown_to_text", "read_documents"]
-
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_INLINE = re.compile(r"(`+|\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-
-
-def markdown_to_text(text: str) -> tuple[str, str]:
-    """Strip Markdown markup that would leak into answers; returns (title, text).
-
-    Headings become their own paragraphs (so a chunker can drop them), list bullets and
-    inline code/emphasis markers go, link text stays.
-    """
-    title = ""
-    lines: list[str] = []
-    for line in text.splitlines():
-        heading = _HEADING.match(line)
-        if heading:
-            title = title or heading.group(1).strip()
-            lines.extend(["", f"# {heading.group(1).strip()}", ""])
-            continue
-        line = _BULLET.sub("", line)
-        line = _LINK.sub(r"\1", line)
-        lines.append(_INLINE.sub("", line))
-    return title, "\n".join(lines)
 
 
 @register_reader("txt", (".txt", ".text"))
