@@ -6,31 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from tunesmith.utils.io import write_jsonl_atomic
+from tunesmith.utils.progress import make_progress
 
-
-def make_progress(console: Console | None = None) -> Progress:
-    """The one progress-bar layout every long tunesmith step uses."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
+__all__ = ["MetricsFileCallback", "RichProgressCallback", "make_progress"]
 
 
 class RichProgressCallback(TrainerCallback):
