@@ -23,6 +23,7 @@ from tunesmith.cli.common import (
     guarded,
     load_run_config,
 )
+from tunesmith.utils.layout import RunLayout
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="File to write.")]
 ConfigOpt = Annotated[
@@ -241,7 +242,7 @@ def review_export(
             raise ReviewError(f"--format {fmt!r}: expected csv or json")
         if split not in ("train", "val", "test", "all"):
             raise ReviewError(f"--split {split!r}: expected train, val, test or all")
-        return export_round(cfg.run_dir / "data", cfg.resolve(cfg.data.review.dir),
+        return export_round(RunLayout.of(cfg).data_dir, cfg.resolve(cfg.data.review.dir),
                             list(cfg.data.review.expected), round_name, out,
                             "csv" if fmt == "csv" else "json", split, sample, cfg.seed)
 

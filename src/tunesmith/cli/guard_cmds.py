@@ -21,6 +21,7 @@ from tunesmith.cli.common import (
     load_run_config,
 )
 from tunesmith.errors import TunesmithError
+from tunesmith.utils.layout import RunLayout
 
 
 @app.command()
@@ -79,9 +80,10 @@ def calibrate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
     cfg = load_run_config(config, set_)
     progress = err_console if as_json else console
     guarded(lambda: run_pipeline(cfg, until="guard", force=force, console=progress))
-    calibration = read_json(cfg.run_dir / "guard" / "calibration.json")
+    layout = RunLayout.of(cfg)
+    calibration = read_json(layout.calibration)
     if as_json:
-        print(json.dumps({"thresholds": str(cfg.run_dir / "guard" / "thresholds.json"),
+        print(json.dumps({"thresholds": str(layout.thresholds),
                           **calibration}, indent=2))
         return
     for label, data in calibration.items():
@@ -99,5 +101,5 @@ def calibrate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
                       f"{data['f1_no_gates']:.2f}; always abstain: "
                       f"{data['f1_always_abstain']:.2f}; expected calibration error "
                       f"{data['reliability']['ece']:.3f}")
-    console.print(f"thresholds: {cfg.run_dir / 'guard' / 'thresholds.json'}; reliability "
-                  f"diagram: {cfg.run_dir / 'guard' / 'reliability.png'}")
+    console.print(f"thresholds: {layout.thresholds}; reliability "
+                  f"diagram: {layout.reliability_png}")

@@ -19,6 +19,7 @@ from tunesmith.cli.common import (
     guarded,
     load_run_config,
 )
+from tunesmith.utils.layout import RunLayout
 
 
 def _ensure_data(config: Any, as_json: bool) -> None:
@@ -59,7 +60,7 @@ def plan(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> No
     console.print(table)
     mem = result["memory"]
     console.print(f"estimated peak memory: {mem['peak_memory_gib']:.3f} GiB "
-                  f"(at the {mem['peak_phase']}); wrote {cfg.run_dir / 'plan' / 'plan.json'}")
+                  f"(at the {mem['peak_phase']}); wrote {RunLayout.of(cfg).plan_json}")
 
 
 # ------------------------------------------------------------------------------ estimate
@@ -157,10 +158,9 @@ def estimate(
 def _base_model(cfg: Any, as_json: bool) -> str:
     """Build the data and the base model if they are not up to date; the base model's path."""
     from tunesmith.pipeline import run_pipeline
-    from tunesmith.pipeline.run import _base_model as base_of
 
     run_pipeline(cfg, until="model", console=err_console if as_json else console, report=False)
-    return base_of(cfg.run_dir)
+    return RunLayout.of(cfg).base_model()
 
 
 @app.command("lr-find")
@@ -175,7 +175,7 @@ def lr_find(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) ->
     result = guarded(lambda: run_lr_find(cfg, _base_model(cfg, as_json), out))
     payload = {k: v for k, v in result.to_dict().items()
                if k not in ("lrs", "losses", "smoothed")}
-    payload["plot"] = str(cfg.run_dir / "plan" / "lr_find.png")
+    payload["plot"] = str(RunLayout.of(cfg).lr_find_png)
     payload["steps_run"] = len(result.lrs)
     if as_json:
         print(json.dumps(payload, indent=2))

@@ -28,6 +28,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.train.callbacks import make_progress
 from tunesmith.utils.hashing import sha256_json, sha256_tree
 from tunesmith.utils.io import write_json_atomic
+from tunesmith.utils.layout import RunLayout
 
 # 20 steps x 8 examples: long enough for every method to move its eval loss on the quickstart
 # (measured: docs/methods.md), short enough for --methods all in well under an hour on 2 cores
@@ -74,7 +75,6 @@ def compare_methods(
     (a row says ``reused``) unless ``force``: an interrupted comparison resumes.
     ``method_overrides`` adds ``--set`` items for one method only (recorded in the output).
     """
-    from tunesmith.pipeline.manifest import Manifest
     from tunesmith.pipeline.run import run_pipeline
 
     console = console or Console(stderr=True)
@@ -85,12 +85,10 @@ def compare_methods(
             raise TunesmithError(f"--method-set {name}: not among the methods compared")
         load_config(config_path, [*overrides, *items])  # a bad key fails now, not mid-run
     run_pipeline(config, until="model", console=console, report=False)  # same data for all
-    manifest = Manifest.read(config.run_dir / "model")
-    if manifest is None or "base_model" not in manifest.details:
-        raise TunesmithError(f"{config.run_dir / 'model'}: the model stage did not finish")
-    base_model = str(manifest.details["base_model"])
-    data_dir = config.run_dir / "data"
-    out_dir = config.run_dir / "compare"
+    layout = RunLayout.of(config)
+    base_model = layout.base_model()
+    data_dir = layout.data_dir
+    out_dir = layout.compare_dir
     # the data too: another build of the same config (new code, a review round) is other data
     config_hash = sha256_json({
         "config": config.model_dump(mode="json", exclude={"method"}),

@@ -27,6 +27,7 @@ from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
 from tunesmith.data.unanswerable import Rejection
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
+from tunesmith.utils.layout import RunLayout
 
 Progress = Callable[[str], None]
 
@@ -69,7 +70,7 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
     split_of = {doc_id: name for name, ids in doc_splits.items() for doc_id in ids}
 
     step(f"generating questions for {len(contexts)} contexts")
-    generator = make_generator(data.generate, cache_dir=config.run_dir / "data" / "cache",
+    generator = make_generator(data.generate, cache_dir=RunLayout.of(config).data_cache,
                                seed=config.seed)
     by_split: dict[str, list[QARecord]] = {name: [] for name in SPLITS}
     contexts_by_split: dict[str, list[Context]] = {name: [] for name in SPLITS}
@@ -83,7 +84,7 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
     rejected: list[Rejection] = list(getattr(generator, "rejected", []))  # llm/hf: bad pairs
     augmented, dropped = augment_records(
         by_split["train"], data.augment, config.seed, contexts_by_split["train"],
-        data.generate, config.run_dir / "data" / "cache", on_step=step,
+        data.generate, RunLayout.of(config).data_cache, on_step=step,
     )
     by_split["train"] += augmented
     rejected.extend(dropped)

@@ -24,6 +24,7 @@ from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_file, sha256_json, sha256_tree
 from tunesmith.utils.io import write_json_atomic, write_text_atomic
+from tunesmith.utils.layout import RunLayout
 
 SPLITS = ("train", "val", "test")
 HISTORY = "card_history.json"
@@ -274,7 +275,7 @@ def write_data_card(out_dir: Path, stats: dict[str, Any], config: RunConfig, *,
 
 def write_card_for_run(config: RunConfig, event: str = "card", note: str | None = None) -> Path:
     """(Re)write the card of a built run from its ``stats.json``."""
-    out_dir = config.run_dir / "data"
+    out_dir = RunLayout.of(config).data_dir
     stats_path = out_dir / "stats.json"
     if not stats_path.exists():
         raise TunesmithError(f"{stats_path}: not found; run `tunesmith data build` first")

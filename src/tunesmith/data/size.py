@@ -17,6 +17,7 @@ from typing import Any
 from tunesmith.config.data_io import SizeConfig
 from tunesmith.data.schema import read_records
 from tunesmith.errors import TunesmithError
+from tunesmith.utils.layout import RunLayout
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def size_report(target: Path, overrides: list[str] | None = None) -> dict[str, A
         from tunesmith.config import load_config
 
         config = load_config(target, overrides or [])
-        data_dir = config.run_dir / "data"
+        data_dir = RunLayout.of(config).data_dir
         splits = {name: data_dir / f"{name}.jsonl" for name in ("train", "val", "test")}
         if not any(p.exists() for p in splits.values()):
             raise TunesmithError(f"{data_dir}: no built data; run `tunesmith data build "

@@ -24,6 +24,7 @@ from rich.console import Console
 from tunesmith.config import RunConfig
 from tunesmith.data.card import write_card_for_run
 from tunesmith.errors import TunesmithError
+from tunesmith.utils.layout import RunLayout
 
 
 class VersionError(TunesmithError):
@@ -120,7 +121,7 @@ def version_data(config: RunConfig, message: str | None = None,
 
     say = console.print if console else (lambda *_: None)
     settings = config.data.version
-    data_dir = (config.run_dir / "data").resolve()
+    data_dir = RunLayout.of(config).data_dir.resolve()
     if not (data_dir / "stats.json").exists():
         raise VersionError(f"{data_dir}: no built data; run `tunesmith data build` first")
     scm_root = git_root(data_dir)

@@ -17,6 +17,7 @@ from rich.console import Console
 from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import atomic_open, write_json_atomic
+from tunesmith.utils.layout import RunLayout
 
 SPIKE = 1.1  # the loss "spikes" once it is 10% above its minimum again
 
@@ -142,11 +143,12 @@ def run_lr_find(config: RunConfig, base_model: str, console: Console | None = No
 
     lf = config.plan.lr_find
     run_dir = config.run_dir
-    records = read_records(run_dir / "data" / "train.jsonl")
+    layout = RunLayout(run_dir)
+    records = read_records(layout.train_jsonl)
     tokenizer = load_tokenizer(base_model)
     examples = tokenize_records(records, config, tokenizer, config.train.max_length)
     if not examples:
-        raise TunesmithError(f"{run_dir / 'data' / 'train.jsonl'}: no training examples")
+        raise TunesmithError(f"{layout.train_jsonl}: no training examples")
     import torch
 
     torch.manual_seed(config.seed)
@@ -175,7 +177,6 @@ def run_lr_find(config: RunConfig, base_model: str, console: Console | None = No
 
         result = lr_range_test(step, lf.start_lr, lf.end_lr, lf.steps, lf.diverge_factor,
                                lf.smoothing)
-    out = run_dir / "plan"
-    write_json_atomic(out / "lr_find.json", result.to_dict())
-    plot(result, out / "lr_find.png")
+    write_json_atomic(layout.lr_find_json, result.to_dict())
+    plot(result, layout.lr_find_png)
     return result

@@ -15,6 +15,7 @@ from tunesmith.plan.hparams import Decision, Hardware, default_learning_rate, pl
 from tunesmith.plan.memory import GiB, TrainSetup, estimate_memory
 from tunesmith.plan.methods import profile
 from tunesmith.utils.io import read_json, write_json_atomic
+from tunesmith.utils.layout import RunLayout
 
 AUTO_KEYS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
              "weight_decay", "max_grad_norm", "precision", "gradient_checkpointing",
@@ -48,11 +49,11 @@ def shape_for(config: RunConfig) -> ModelShape:
 
 
 def _built_model(config: RunConfig) -> str | None:
-    manifest = config.run_dir / "model" / "manifest.json"
-    if not manifest.exists():
+    try:
+        base = RunLayout.of(config).base_model()
+    except TunesmithError:  # the model stage has not run
         return None
-    base = read_json(manifest).get("details", {}).get("base_model")
-    return str(base) if base and (Path(base) / "config.json").exists() else None
+    return base if (Path(base) / "config.json").exists() else None
 
 
 def _options(config: RunConfig) -> Any:
@@ -100,7 +101,7 @@ def _user_and_defaults(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any
 
 
 def count_train_examples(run_dir: Path) -> int:
-    path = run_dir / "data" / "train.jsonl"
+    path = RunLayout(run_dir).train_jsonl
     if not path.exists():
         raise TunesmithError(f"{path}: no training split yet; run `tunesmith data build` first")
     with path.open(encoding="utf-8") as fh:
@@ -134,7 +135,7 @@ def build_plan(config: RunConfig, n_train: int, hardware: Hardware) -> dict[str,
 
 
 def _lr_found(run_dir: Path) -> float | None:
-    path = run_dir / "plan" / "lr_find.json"
+    path = RunLayout(run_dir).lr_find_json
     if not path.exists():
         return None
     value = read_json(path).get("suggested_lr")
@@ -144,7 +145,7 @@ def _lr_found(run_dir: Path) -> float | None:
 def plan_for_config(config: RunConfig) -> dict[str, Any]:
     """Build the plan for a run whose data exists and write ``plan/plan.json``."""
     plan = build_plan(config, count_train_examples(config.run_dir), detect_hardware(config))
-    write_json_atomic(config.run_dir / "plan" / "plan.json", plan)
+    write_json_atomic(RunLayout.of(config).plan_json, plan)
     return plan
 
 

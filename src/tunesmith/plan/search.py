@@ -22,6 +22,7 @@ from tunesmith.config import RunConfig, apply_overrides
 from tunesmith.config.plan import SearchParam
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import write_json_atomic, write_text_atomic
+from tunesmith.utils.layout import RunLayout
 
 Objective = Callable[[optuna.Trial, dict[str, Any]], float]
 
@@ -146,11 +147,11 @@ def training_objective(config: RunConfig, base_model: str) -> Objective:
     sc = config.plan.search
     tokenizer = load_tokenizer(base_model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    data = config.run_dir / "data"
-    train_records = read_records(data / "train.jsonl")[: sc.max_train_examples]
-    val_records = read_records(data / "val.jsonl")
+    layout = RunLayout.of(config)
+    train_records = read_records(layout.train_jsonl)[: sc.max_train_examples]
+    val_records = read_records(layout.val_jsonl)
     if not val_records:
-        raise TunesmithError(f"{data / 'val.jsonl'}: the search needs a validation split")
+        raise TunesmithError(f"{layout.val_jsonl}: the search needs a validation split")
     max_len = config.train.max_length
     train_ex = tokenize_records(train_records, config, tokenizer, max_len)
     val_ex = tokenize_records(val_records, config, tokenizer, max_len)
@@ -189,7 +190,7 @@ def run_search(config: RunConfig, config_path: Path, base_model: str, trials: in
                ) -> dict[str, Any]:
     from rich.progress import Progress
 
-    out = config.run_dir / "plan"
+    out = RunLayout.of(config).plan_dir
     storage = out / "search.db"
     name = f"{config.name}-search"
     space = applicable_space(config)

@@ -19,6 +19,7 @@ from typing import Any
 from tunesmith import __version__
 from tunesmith.report import plots
 from tunesmith.utils.io import read_json, write_text_atomic
+from tunesmith.utils.layout import RunLayout
 
 EXAMPLES_PER_MODEL = 20
 _HASH_CHARS = 12
@@ -68,7 +69,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such run folder; run a stage first")
-    path = Path(out) if out is not None else run_dir / "report.html"
+    path = Path(out) if out is not None else RunLayout(run_dir).report
     write_text_atomic(path, render_report(run_dir))
     return path
 
@@ -296,7 +297,7 @@ def _data_body(run_dir: Path) -> str:
     if not isinstance(stats, Mapping):
         return _note("data/stats.json is not a JSON object")
     link = ""
-    if (run_dir / "data" / "report.html").is_file():
+    if RunLayout(run_dir).data_report.is_file():
         # quality control, review, balance and length histograms live in the data report
         link = ('<p>The data report (quality control, review rounds, balance, token-length '
                 'histograms): <a href="data/report.html">data/report.html</a></p>')
