@@ -27,6 +27,7 @@ from tunesmith.cli.common import (
     guarded,
     load_run_config,
 )
+from tunesmith.utils.layout import RunLayout
 
 
 def _version(value: bool) -> None:
@@ -82,7 +83,7 @@ def _run_until(config: Path, set_: list[str] | None, until: str, force: bool,
     progress = err_console if as_json else console
     outcome = guarded(lambda: run_pipeline(cfg, until=until, force=force, console=progress))
     result: dict[str, Any] = {"run_dir": str(cfg.run_dir), "stages": outcome}
-    metrics_path = cfg.run_dir / "eval" / "metrics.json"
+    metrics_path = RunLayout.of(cfg).eval_metrics
     if until == "eval" and metrics_path.exists():
         result["metrics"] = json.loads(metrics_path.read_text())
     if as_json:
@@ -108,7 +109,8 @@ def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
 @app.command("eval")
 def evaluate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
              as_json: JsonOpt = False) -> None:
-    """Score the base and the tuned model on the test split (SQuAD 2.0 EM/F1)."""
+    """Score the base and the tuned model on eval.dataset, else the eval.split split (SQuAD 2.0
+    EM/F1, hallucination and false-abstain rates)."""
     _run_until(config, set_, "eval", force, as_json)
 
 
@@ -128,11 +130,14 @@ def data_build(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
     _run_until(config, set_, "data", force, as_json)
 
 
-def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
     from rich.table import Table
 
-    keys = ["exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "total"]
-    table = Table(title="SQuAD 2.0 scores on the test split")
+    keys = ["exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1",
+            "hallucination_rate", "false_abstain_rate", "total"]
+    sources = {str(m.get("eval_set")) for m in metrics.values() if m.get("eval_set")}
+    title = f"SQuAD 2.0 scores on {', '.join(sorted(sources)) or 'the evaluation set'}"
+    table = Table(title=title)
     table.add_column("metric")
     for label in metrics:
         table.add_column(label, justify="right")

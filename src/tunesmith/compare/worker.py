@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from tunesmith.utils.io import write_json_atomic
+from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
+from tunesmith.utils.layout import RunLayout
 
 BASE = "base"  # the untrained base model: the row every method is measured against
 
@@ -34,24 +35,21 @@ def peak_memory_mb() -> tuple[float, str]:
     return kib / 1024, "process peak RSS (ru_maxrss)"
 
 
-def score_model(model: Any, tokenizer: Any, config: Any, data_dir: Path, label: str,
-                out_dir: Path) -> dict[str, Any]:
-    """SQuAD 2.0 EM/F1 on the eval split, with the evaluation harness's own functions."""
-    from tunesmith.data.schema import read_records
-    from tunesmith.evaluate.harness import generate_answers, score_predictions
-    from tunesmith.utils.io import write_jsonl_atomic
+def score_model(predictor: Any, config: Any, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """SQuAD 2.0 EM/F1 on the evaluation set (``eval.dataset`` when set, else the eval split),
+    with the evaluation harness's own loader, generator and scorer."""
+    # deferred, as every import of the worker's steps: transformers loads only once a
+    # method actually runs
+    from tunesmith.evaluate.guarded import load_eval_records
+    from tunesmith.evaluate.harness import answer_records, score_predictions
 
-    records = read_records(data_dir / f"{config.eval.split}.jsonl")
-    if config.eval.max_examples:
-        records = records[: config.eval.max_examples]
-    answers = generate_answers(model, tokenizer, records, config.guard,
-                               config.eval.max_new_tokens, config.eval.batch_size,
-                               f"answering ({label})", None)
-    score = score_predictions(records, answers, config.guard, label)
+    # data_dir is the run's data folder (compare/run.py passes the layout's data_dir)
+    records, _ = load_eval_records(config, RunLayout(data_dir.parent))
+    answers = answer_records(predictor, records, config)
+    score = score_predictions(records, answers, config.guard, predictor.label)
     write_jsonl_atomic(out_dir / "predictions.jsonl", score.rows)
-    return {"f1": score.metrics["f1"], "exact": score.metrics["exact"],
-            "HasAns_f1": score.metrics.get("HasAns_f1"),
-            "NoAns_f1": score.metrics.get("NoAns_f1")}
+    return {key: score.metrics.get(key) for key in (
+        "f1", "exact", "HasAns_f1", "NoAns_f1", "hallucination_rate", "false_abstain_rate")}
 
 
 def comparable_method(configured: Any, name: str) -> Any:
@@ -77,28 +75,22 @@ def comparable_method(configured: Any, name: str) -> Any:
 
 
 def run_base(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> dict[str, Any]:
-    from tunesmith.models.loading import load_causal_lm, load_tokenizer
+    from tunesmith.inference import load_predictor
     from tunesmith.train.sft import count_parameters
 
-    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
-                               trust_remote_code=config.model.trust_remote_code)
-    model: Any = load_causal_lm(base_model, revision=config.model.revision,
-                                trust_remote_code=config.model.trust_remote_code)
-    if torch.cuda.is_available():
-        model = model.to("cuda")
-    _, total = count_parameters(model)
+    predictor = load_predictor(config, None, BASE, base_model=base_model)
+    _, total = count_parameters(predictor.model)
     row: dict[str, Any] = {"method": BASE, "family": "none", "trainable_params": 0,
                            "total_params": total, "trainable_percent": 0.0}
-    row.update(score_model(model, tokenizer, config, data_dir, BASE, out_dir))
+    row.update(score_model(predictor, config, data_dir, out_dir))
     return row
 
 
 def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> dict[str, Any]:
     from rich.console import Console
 
+    from tunesmith.inference import load_predictor
     from tunesmith.methods import METHODS
-    from tunesmith.methods.saved import load_tuned
-    from tunesmith.models.loading import load_causal_lm, load_tokenizer
     from tunesmith.train.sft import train_sft
 
     name = config.method.name
@@ -116,17 +108,9 @@ def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> d
     }
     row["peak_memory_mb"], row["memory_measure"] = peak_memory_mb()  # training's peak
     # score what was saved, loaded back the way evaluation loads it
-    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
-                               trust_remote_code=config.model.trust_remote_code)
-
-    def load_base(**kwargs: Any) -> Any:
-        model: Any = load_causal_lm(base_model, revision=config.model.revision,
-                                    trust_remote_code=config.model.trust_remote_code, **kwargs)
-        quantised = "quantization_config" in kwargs
-        return model.to("cuda") if torch.cuda.is_available() and not quantised else model
-
-    tuned = load_tuned(load_base, result.adapter_dir, config.eval.load_in)
-    row.update(score_model(tuned, tokenizer, config, data_dir, name, out_dir))
+    tuned = load_predictor(config, None, name, base_model=base_model,
+                           weights=result.adapter_dir)
+    row.update(score_model(tuned, config, data_dir, out_dir))
     row["seconds"] = time.perf_counter() - start
     return row
 

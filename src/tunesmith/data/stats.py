@@ -48,6 +48,7 @@ from tunesmith.data.schema import Difficulty, QARecord
 from tunesmith.data.unanswerable import Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.utils.layout import RunLayout
 
 CLASSES = ("answerable", "unanswerable", "ambiguous")
 LEVELS: tuple[Difficulty, ...] = ("simple", "inferential", "multihop")
@@ -285,11 +286,11 @@ def estimate_tokens(text: str) -> int:
 
 
 def _tiny_tokenizer_path(run_dir: Path) -> str | None:
-    from tunesmith.pipeline.manifest import Manifest
-
-    manifest = Manifest.read(run_dir / "model")
-    base = manifest.details.get("base_model") if manifest is not None else None
-    return str(base) if base and Path(str(base)).exists() else None
+    try:
+        base = RunLayout(run_dir).base_model()
+    except TunesmithError:  # the model stage has not run
+        return None
+    return base if Path(base).exists() else None
 
 
 def token_counter(config: RunConfig, run_dir: Path | None = None) -> tuple[TokenCount, str]:
@@ -308,7 +309,7 @@ def token_counter(config: RunConfig, run_dir: Path | None = None) -> tuple[Token
                                  "built-in model's tokenizer exists after the model stage)")
     from transformers import AutoTokenizer
 
-    from tunesmith.train.encoder import encoder_path
+    from tunesmith.inference.encoder import encoder_path  # defers transformers and torch
 
     shown = name
     try:
@@ -380,7 +381,7 @@ def measure_built_lengths(config: RunConfig) -> dict[str, Any]:
     from tunesmith.data.split import SPLITS
     from tunesmith.utils.io import write_json_atomic
 
-    data_dir = config.run_dir / "data"
+    data_dir = RunLayout.of(config).data_dir
     if not (data_dir / "stats.json").is_file():
         raise TunesmithError(f"{data_dir}: no built data; run `tunesmith data build` first")
     records = [r for name in SPLITS if (data_dir / f"{name}.jsonl").is_file()

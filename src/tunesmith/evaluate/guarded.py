@@ -7,7 +7,8 @@ the evaluation set). Reported per model, in ``eval/metrics.json``:
 - the SQuAD 2.0 dict of the guarded predictions (exact, f1, HasAns_*, NoAns_*) and the official
   best-threshold sweep (best_exact, best_f1 and their thresholds) over the model's own no-answer
   score, an oracle upper bound the calibrated threshold is measured against;
-- abstention precision / recall / F1 (positive = should abstain), hallucination rate;
+- abstention precision / recall / F1 (positive = should abstain), hallucination rate,
+  false-abstain rate;
 - the coverage-risk curve and AURC (``coverage_risk``);
 - a per-gate ablation (F1 with all gates, without each gate, with each gate alone);
 - ``always_abstain``: the empty prediction everywhere, the floor any guard must beat.
@@ -33,11 +34,17 @@ from tunesmith.evaluate.metrics.squad_v2 import (
     squad_v2_scores,
 )
 from tunesmith.guard.gates import Signals
+from tunesmith.inference import load_predictor
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
+from tunesmith.utils.layout import RunLayout
 
 
-def load_eval_records(config: RunConfig, run_dir: Path) -> tuple[list[QARecord], str]:
-    """The records to score and where they came from (``eval.dataset`` or the split)."""
+def load_eval_records(config: RunConfig, run: RunLayout | Path) -> tuple[list[QARecord], str]:
+    """The records to score and where they came from: ``eval.dataset`` when set (a SQuAD
+    ``.json`` file or QA-record ``.jsonl``), else the run's ``eval.split``. Every evaluation
+    path (plain, guarded, compare) reads through here. No records is a TunesmithError that
+    names the file."""
+    layout = run if isinstance(run, RunLayout) else RunLayout(run)
     if config.eval.dataset:
         path = config.resolve(config.eval.dataset)
         if not path.exists():
@@ -50,13 +57,21 @@ def load_eval_records(config: RunConfig, run_dir: Path) -> tuple[list[QARecord],
         else:
             records = read_records(path)
         source = str(config.eval.dataset)
+        where = f"eval.dataset: {path}"
     else:
-        records = read_records(run_dir / "data" / f"{config.eval.split}.jsonl")
+        path = layout.split(config.eval.split)
+        if not path.exists():
+            raise TunesmithError(f"{path}: no {config.eval.split} split; build the data first "
+                                 "(`tunesmith data build CONFIG`) or set eval.dataset")
+        records = read_records(path)
         source = f"{config.eval.split} split"
+        where = f"{path} (eval.split: {config.eval.split})"
     if config.eval.max_examples:
         records = records[: config.eval.max_examples]
     if not records:
-        raise TunesmithError(f"{source}: no records to evaluate")
+        hint = ("" if config.eval.dataset else
+                f"; give the split a share (data.split.{config.eval.split}) or set eval.dataset")
+        raise TunesmithError(f"{where}: no records to evaluate{hint}")
     return records, source
 
 
@@ -136,22 +151,18 @@ def evaluate_guarded(config: RunConfig, run_dir: Path,
                      console: Console | None = None) -> dict[str, dict[str, Any]]:
     """Score each model of ``eval.compare`` through the guard; writes eval/metrics.json."""
     from tunesmith.guard.calibrate import default_gates
-    from tunesmith.guard.signals import (
-        SimilarityModel,
-        compute_signals,
-        load_predictor,
-        load_rejection_head,
-    )
+    from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
     from tunesmith.guard.stages import load_thresholds
 
-    records, source = load_eval_records(config, run_dir)
+    layout = RunLayout(run_dir)
+    records, source = load_eval_records(config, layout)
     examples = [SquadExample(r.id, r.references) for r in records]
     similarity = SimilarityModel(config.guard.encoder_model)
     head = load_rejection_head(run_dir)
     results: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for label in config.eval.compare:
-        predictor = load_predictor(config, run_dir, label)
+        predictor = load_predictor(config, layout, label)
         rejection = head if label == "tuned" else None
         saved = load_thresholds(run_dir, label)
         if saved is None:
@@ -170,9 +181,8 @@ def evaluate_guarded(config: RunConfig, run_dir: Path,
     abstain = dict.fromkeys((ex.qid for ex in examples), "")
     results["always_abstain"] = {**squad_v2_scores(examples, abstain),
                                  **abstention_scores(examples, abstain), "eval_set": source}
-    out = run_dir / "eval"
-    write_jsonl_atomic(out / "predictions.jsonl", rows)
-    write_json_atomic(out / "metrics.json", results)
+    write_jsonl_atomic(layout.predictions, rows)
+    write_json_atomic(layout.eval_metrics, results)
     return results
 
 

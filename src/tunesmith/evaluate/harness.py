@@ -1,7 +1,12 @@
-"""Generate answers on a split with the base and the tuned model, and score both.
+"""Generate answers on the evaluation set with the base and the tuned model, and score both.
 
+The evaluation set is ``eval.dataset`` when set (a SQuAD JSON or QA-record JSONL file), else the
+run's ``eval.split`` (``evaluate.guarded.load_eval_records``, the one loader of every path).
+Models load and answer through ``tunesmith.inference`` (device, ``eval.load_in``, batching).
 Scoring follows the SQuAD 2.0 definitions: a prediction of the abstention text (or nothing)
-counts as the empty "no answer" prediction.
+counts as the empty "no answer" prediction. Besides the SQuAD 2.0 dict, each model's metrics
+hold the abstention scores, among them ``hallucination_rate`` (the share of unanswerable
+questions answered) and ``false_abstain_rate`` (the share of answerable ones abstained on).
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from rich.console import Console
 
 from tunesmith.config import GuardConfig, RunConfig
-from tunesmith.data.schema import QARecord, read_records
+from tunesmith.data.schema import QARecord
+from tunesmith.evaluate.guarded import load_eval_records
+from tunesmith.evaluate.metrics.abstention import abstention_scores
 from tunesmith.evaluate.metrics.squad_v2 import (
     SquadExample,
     compute_exact,
@@ -23,10 +29,9 @@ from tunesmith.evaluate.metrics.squad_v2 import (
     normalize_answer,
     squad_v2_scores,
 )
-from tunesmith.models.chat import build_messages
-from tunesmith.models.loading import load_causal_lm, load_tokenizer
-from tunesmith.train.callbacks import make_progress
+from tunesmith.inference import Predictor, generate_answers, load_predictor
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
+from tunesmith.utils.layout import RunLayout
 
 ABSTAIN_MARKERS = ("INSUFFICIENT_CONTEXT",)
 
@@ -40,59 +45,19 @@ def as_squad_prediction(text: str, guard: GuardConfig) -> str:
     return stripped
 
 
-@torch.inference_mode()
-def generate_answers(
-    model: Any,
-    tokenizer: Any,
-    records: Sequence[QARecord],
-    guard: GuardConfig,
-    max_new_tokens: int = 32,
-    batch_size: int = 16,
-    description: str = "generating",
-    console: Console | None = None,
-) -> list[str]:
-    """Greedy answers, batched by prompt length (left padding for decoder-only models)."""
-    tokenizer.padding_side = "left"
-    prompts = [
-        tokenizer.apply_chat_template(
-            build_messages(r.context, r.question, guard.system_message()),
-            add_generation_prompt=True,
-            tokenize=False,
-        )
-        for r in records
-    ]
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    answers = [""] * len(prompts)
-    model.eval()
-    device = next(model.parameters()).device
-    with make_progress(console) as progress:
-        task = progress.add_task(description, total=len(prompts), info="")
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            batch = tokenizer(
-                [prompts[i] for i in index],
-                return_tensors="pt",
-                padding=True,
-                add_special_tokens=False,  # the chat template already holds bos
-            ).to(device)
-            output = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )
-            new_tokens = output[:, batch["input_ids"].shape[1] :]
-            for i, text in zip(index, tokenizer.batch_decode(new_tokens, skip_special_tokens=True),
-                               strict=True):
-                answers[i] = text.strip()
-            progress.update(task, advance=len(index))
-    return answers
+def answer_records(predictor: Predictor, records: Sequence[QARecord], config: RunConfig,
+                   console: Console | None = None) -> list[str]:
+    """The predictor's raw answers to ``records`` (the one generator, greedy, batched)."""
+    answers = generate_answers(predictor, [r.question for r in records],
+                               [r.context for r in records], config.guard.system_message(),
+                               config.eval.max_new_tokens, config.eval.batch_size,
+                               console=console)
+    return [a.text for a in answers]
 
 
 @dataclass
 class ModelScore:
-    metrics: dict[str, float]
+    metrics: dict[str, Any]
     rows: list[dict[str, Any]]
 
 
@@ -103,7 +68,8 @@ def score_predictions(
     predictions = {
         r.id: as_squad_prediction(a, guard) for r, a in zip(records, raw_answers, strict=True)
     }
-    metrics = squad_v2_scores(examples, predictions)
+    metrics: dict[str, Any] = dict(squad_v2_scores(examples, predictions))
+    metrics.update(abstention_scores(examples, predictions))
     rows = []
     for record, raw in zip(records, raw_answers, strict=True):
         prediction = predictions[record.id]
@@ -122,51 +88,21 @@ def score_predictions(
     return ModelScore(metrics, rows)
 
 
-def evaluate_run(
-    config: RunConfig,
-    base_model: str,
-    adapter_dir: Path | None,
-    data_dir: Path,
-    out_dir: Path,
-    console: Console | None = None,
-) -> dict[str, dict[str, float]]:
-    """Score each model of ``eval.compare`` on ``eval.split``; writes metrics and predictions."""
-    from tunesmith.methods.saved import load_tuned, quantization_kwargs
-
-    records = read_records(data_dir / f"{config.eval.split}.jsonl")
-    if config.eval.max_examples:
-        records = records[: config.eval.max_examples]
-    if not records:
-        raise ValueError(f"{data_dir / (config.eval.split + '.jsonl')}: no records to evaluate")
-    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
-                               trust_remote_code=config.model.trust_remote_code)
-    results: dict[str, dict[str, float]] = {}
+def evaluate_run(config: RunConfig, run: RunLayout | Path,
+                 console: Console | None = None) -> dict[str, dict[str, Any]]:
+    """Score each model of ``eval.compare`` on the evaluation set; writes eval/metrics.json
+    and eval/predictions.jsonl."""
+    layout = run if isinstance(run, RunLayout) else RunLayout(run)
+    records, source = load_eval_records(config, layout)
+    results: dict[str, dict[str, Any]] = {}
     all_rows: list[dict[str, Any]] = []
     for label in config.eval.compare:
-        def load_base(**kwargs: Any) -> Any:
-            quantised = "quantization_config" in kwargs
-            if quantised and torch.cuda.is_available():
-                kwargs["device_map"] = {"": 0}  # bitsandbytes places weights while loading
-            base: Any = load_causal_lm(base_model, revision=config.model.revision,
-                                       trust_remote_code=config.model.trust_remote_code,
-                                       **kwargs)
-            return base.to("cuda") if torch.cuda.is_available() and not quantised else base
-
-        if label == "tuned":
-            if adapter_dir is None:
-                raise FileNotFoundError("no trained model; run training first")
-            # the method that saved the folder loads it (a PEFT adapter, or a native method)
-            model: Any = load_tuned(load_base, adapter_dir, config.eval.load_in)
-        else:
-            model = load_base(**quantization_kwargs(config.eval.load_in))
-        answers = generate_answers(
-            model, tokenizer, records, config.guard, config.eval.max_new_tokens,
-            config.eval.batch_size, f"answering ({label})", console,
-        )
+        predictor = load_predictor(config, layout, label)
+        answers = answer_records(predictor, records, config, console)
+        del predictor  # one model in memory at a time
         score = score_predictions(records, answers, config.guard, label)
-        results[label] = score.metrics
+        results[label] = {**score.metrics, "eval_set": source}
         all_rows.extend(score.rows)
-        del model
-    write_jsonl_atomic(out_dir / "predictions.jsonl", all_rows)
-    write_json_atomic(out_dir / "metrics.json", results)
+    write_jsonl_atomic(layout.predictions, all_rows)
+    write_json_atomic(layout.eval_metrics, results)
     return results

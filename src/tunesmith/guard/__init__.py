@@ -31,12 +31,9 @@ class Guard:
 
     def __init__(self, config: RunConfig, run_dir: Path | None = None, label: str = "tuned"):
         from tunesmith.guard.calibrate import default_gates
-        from tunesmith.guard.signals import (
-            SimilarityModel,
-            load_predictor,
-            load_rejection_head,
-        )
+        from tunesmith.guard.signals import SimilarityModel, load_rejection_head
         from tunesmith.guard.stages import load_thresholds
+        from tunesmith.inference import load_predictor
 
         self.config = config
         self.run_dir = run_dir or config.run_dir

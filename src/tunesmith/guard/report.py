@@ -10,6 +10,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from tunesmith.utils.layout import RunLayout
+
 
 def _num(value: Any) -> str:
     if isinstance(value, bool) or value is None:
@@ -45,7 +47,8 @@ def guard_section(run_dir: Path) -> str:
     from tunesmith.guard.plots import coverage_risk_png
 
     parts: list[str] = []
-    calibration = _load(run_dir / "guard" / "calibration.json")
+    layout = RunLayout(run_dir)
+    calibration = _load(layout.calibration)
     if isinstance(calibration, Mapping):
         for label, data in calibration.items():
             parts.append(f"<h3>Thresholds: {escape(label)} (SQuAD 2.0 F1 on "
@@ -60,14 +63,14 @@ def guard_section(run_dir: Path) -> str:
                          f"{_num(data.get('f1_no_gates'))}; always abstain: "
                          f"{_num(data.get('f1_always_abstain'))}; expected calibration error "
                          f"{_num(data.get('reliability', {}).get('ece'))}.</p>")
-        png = run_dir / "guard" / "reliability.png"
+        png = layout.reliability_png
         if png.exists():
             parts.append(_img(png.read_bytes(), "reliability diagram"))
-    metrics = _load(run_dir / "eval" / "metrics.json")
+    metrics = _load(layout.eval_metrics)
     if isinstance(metrics, Mapping):
         models = [m for m, v in metrics.items() if isinstance(v, Mapping) and "abstain_f1" in v]
         keys = ["f1", "HasAns_f1", "NoAns_f1", "best_f1", "abstain_precision", "abstain_recall",
-                "abstain_f1", "hallucination_rate", "aurc"]
+                "abstain_f1", "hallucination_rate", "false_abstain_rate", "aurc"]
         if models:
             parts.append("<h3>Abstention (positive = should abstain)</h3>")
             parts.append(_table(["model", *keys],

