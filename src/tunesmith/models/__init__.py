@@ -1,6 +1,7 @@
-"""Models: load any Hugging Face causal LM by name or path; build the offline ``tiny`` one.
+"""Models: load any Hugging Face causal LM by name or path; build the offline ``tiny`` one;
+convert a GGUF file (or a built-in GGUF name, ``builtin``) once into a cached folder.
 
-``chat`` (the prompt format) imports nothing heavy; ``loading`` and ``tiny`` import torch and
+``chat`` and ``builtin`` import nothing heavy; ``loading``, ``gguf`` and ``tiny`` import torch and
 transformers, so they are loaded on first use (PEP 562) and ``import tunesmith.models`` stays
 cheap for the CLI.
 """
@@ -18,6 +19,8 @@ from tunesmith.models.chat import (
 )
 
 if TYPE_CHECKING:
+    from tunesmith.models.builtin import BUILTIN_MODELS, GGUFError, gguf_source
+    from tunesmith.models.gguf import convert_gguf, describe_gguf, gguf_manifest
     from tunesmith.models.loading import (
         ModelLoadError,
         load_causal_lm,
@@ -33,6 +36,12 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "BUILTIN_MODELS": "builtin",
+    "GGUFError": "builtin",
+    "gguf_source": "builtin",
+    "convert_gguf": "gguf",
+    "describe_gguf": "gguf",
+    "gguf_manifest": "gguf",
     "ModelLoadError": "loading",
     "load_causal_lm": "loading",
     "load_tokenizer": "loading",
@@ -45,14 +54,20 @@ _LAZY = {
 }
 
 __all__ = [
+    "BUILTIN_MODELS",
     "CHAT_TEMPLATE",
+    "GGUFError",
     "ModelLoadError",
     "build_llama",
     "build_messages",
     "build_tiny_model",
+    "convert_gguf",
     "default_cache_root",
+    "describe_gguf",
     "ensure_chat_template",
     "format_user_message",
+    "gguf_manifest",
+    "gguf_source",
     "load_causal_lm",
     "load_tokenizer",
     "pretrain",

@@ -19,6 +19,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from tunesmith.config.model import ModelConfig
 from tunesmith.models.chat import ensure_chat_template
+from tunesmith.models.gguf import resolve_gguf_model
 
 
 class ModelLoadError(Exception):
@@ -119,9 +120,12 @@ def load_tokenizer(
 
 
 def resolve_base_model(model_cfg: ModelConfig, texts: Sequence[str], seed: int) -> str:
-    """The name or path to load: ``tiny`` is built (or found in the cache) from ``texts``."""
+    """The name or path to load: ``tiny`` is built (or found in the cache) from ``texts``; a
+    built-in GGUF name or a ``.gguf`` file is converted once into a cached folder (models.gguf).
+    """
     if not model_cfg.is_tiny:
-        return model_cfg.name
+        converted = resolve_gguf_model(model_cfg)
+        return model_cfg.name if converted is None else str(converted)
     from tunesmith.models.tiny import build_tiny_model, default_cache_root
 
     path = build_tiny_model(

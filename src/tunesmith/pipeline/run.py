@@ -59,6 +59,7 @@ def _model_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
 
 def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
     from tunesmith.data.build import load_documents
+    from tunesmith.models.gguf import gguf_manifest
     from tunesmith.models.loading import resolve_base_model
     from tunesmith.utils.io import read_json
 
@@ -72,7 +73,13 @@ def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     base = resolve_base_model(config.model, texts, config.seed)
     console.print(f"  model: base model at {base}")
     local = Path(base).exists()
-    return {"base_model": base, "requires_paths": [base] if local else []}
+    details: dict[str, Any] = {"base_model": base, "requires_paths": [base] if local else []}
+    gguf = gguf_manifest(config.model)  # a built-in GGUF name or a .gguf file: what it was
+    if gguf is not None:
+        console.print(f"  model: converted from {gguf['file']} ({gguf['quant_type']}, "
+                      f"{gguf['architecture']}, sha256 {gguf['sha256'][:12]})")
+        details["gguf"] = gguf
+    return details
 
 
 _HEADING_MARK = re.compile(r"^# ", flags=re.MULTILINE)  # markup, not text to learn
