@@ -31,6 +31,7 @@ class Generation:
     text: str
     token_probs: list[float] = field(default_factory=list)
     p_unanswerable: float | None = None  # the multitask head's, when the model has one
+    tokens: int = 0  # generated tokens, eos and padding excluded
 
 
 def build_prompts(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str],
@@ -86,7 +87,7 @@ def generate(
                 text = tokenizer.decode(new[row][keep], skip_special_tokens=True).strip()
                 probs = ([float(torch.exp(logprobs[row, k])) for k in keep]
                          if logprobs is not None else [])
-                out[i] = Generation(text, probs, p_no[row])
+                out[i] = Generation(text, probs, p_no[row], len(keep))
             progress.update(task, advance=len(index))
     return out
 

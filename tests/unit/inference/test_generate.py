@@ -1,0 +1,92 @@
+"""The one generator and the one loader, on a tiny causal LM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from tunesmith.config import RunConfig
+from tunesmith.errors import TunesmithError
+from tunesmith.inference import build_prompts, generate, generate_answers, load_predictor
+from tunesmith.inference.multitask_head import AnswerabilityHead
+from tunesmith.models.chat import build_messages
+
+QUESTIONS = ["Which port does the broker listen on?", "How long is the retention period?",
+             "What does photosynthesis convert?"]
+CONTEXTS = ["The broker listens on port 7420 by default.",
+            "The retention period is seven days, a longer text than the others by some words.",
+            "Photosynthesis converts light energy."]
+
+
+def _config(tmp_path: Path, **eval_: object) -> RunConfig:
+    return RunConfig.model_validate({
+        "name": "inf", "output_dir": str(tmp_path / "runs"),
+        "data": {"sources": [{"path": str(tmp_path)}]},
+        "eval": {"max_new_tokens": 4, "batch_size": 2, **eval_},
+    })
+
+
+def test_load_predictor_base_and_missing_tuned(
+        tmp_path: Path, run_with_base: Callable[[Path], Path], tiny_lm: str) -> None:
+    config = _config(tmp_path)
+    run = run_with_base(config.run_dir)
+    base = load_predictor(config, run, "base")
+    assert base.kind == "causal_lm" and base.label == "base" and base.head is None
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(base.model.parameters()).device.type == expected
+    assert not base.model.training
+    with pytest.raises(TunesmithError, match="no trained model"):
+        load_predictor(config, run, "tuned")
+    with pytest.raises(TunesmithError, match="model stage has not run"):
+        load_predictor(config, tmp_path / "elsewhere", "base")
+    # compare gives the base model itself; no run folder needed
+    assert load_predictor(config, None, "base", base_model=tiny_lm).kind == "causal_lm"
+
+
+def test_prompts_are_the_chat_template_of_build_messages(
+        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
+    config = _config(tmp_path)
+    predictor = load_predictor(config, run_with_base(config.run_dir), "base")
+    system = config.guard.system_message()
+    prompts = build_prompts(predictor.tokenizer, QUESTIONS, CONTEXTS, system)
+    assert prompts[0] == predictor.tokenizer.apply_chat_template(
+        build_messages(CONTEXTS[0], QUESTIONS[0], system), add_generation_prompt=True,
+        tokenize=False)
+
+
+def test_batched_generation_keeps_order_and_scores_tokens(
+        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
+    config = _config(tmp_path)
+    predictor = load_predictor(config, run_with_base(config.run_dir), "base")
+    system = config.guard.system_message()
+    plain = generate_answers(predictor, QUESTIONS, CONTEXTS, system, 4, batch_size=2)
+    assert len(plain) == 3 and all(a.token_probs == [] and a.p_unanswerable is None
+                                   for a in plain)
+    scored = generate_answers(predictor, QUESTIONS, CONTEXTS, system, 4, batch_size=2,
+                              scores=True)
+    for a in scored:
+        assert 0 < len(a.token_probs) <= 4 or a.text == ""
+        assert all(0.0 < p <= 1.0 for p in a.token_probs)
+    # one at a time (no padding) gives each answer in its place
+    prompts = build_prompts(predictor.tokenizer, QUESTIONS, CONTEXTS, system)
+    alone = [generate(predictor.model, predictor.tokenizer, [p], 4)[0].text for p in prompts]
+    assert [a.text for a in plain] == alone
+
+
+def test_multitask_head_reads_the_last_prompt_token(
+        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
+    config = _config(tmp_path)
+    predictor = load_predictor(config, run_with_base(config.run_dir), "base")
+    torch.manual_seed(0)
+    head = AnswerabilityHead(predictor.model.config.hidden_size).eval()
+    prompt = build_prompts(predictor.tokenizer, QUESTIONS[:1], CONTEXTS[:1],
+                           config.guard.system_message())
+    out = generate(predictor.model, predictor.tokenizer, prompt, 3, head=head)[0]
+    batch = predictor.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        hidden = predictor.model(**batch, output_hidden_states=True).hidden_states[-1][:, -1]
+        expected = torch.softmax(head(hidden), dim=-1)[0, 0].item()
+    assert out.p_unanswerable == pytest.approx(expected, abs=1e-5)
