@@ -158,6 +158,11 @@ class AugmentConfig(Section):
     remove_range: tuple[float, float] = Field(
         (0.15, 0.30), description="Fraction of sentences removed, low and high."
     )
+    remove_answer: float = Field(
+        0.0, ge=0, le=1, description="Share of answerable training records given a copy with "
+        "the answer's sentence removed (always unanswerable: an on-topic question about the "
+        "same section whose answer is not there, the negative users meet most)."
+    )
     # seed: "Insertion of contradictory statements"
     contradict: float = Field(
         0.0, ge=0, le=1, description="Share of answerable training records given a copy with "

@@ -10,12 +10,15 @@ prompt (``models.chat.build_messages``) go through :func:`normalize_context`.
 from __future__ import annotations
 
 import re
+import string
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _INLINE = re.compile(r"(`+|\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _BLANK_LINE = re.compile(r"\n\s*\n")
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCTUATION = frozenset(string.punctuation)
 HEADING_PREFIX = "# "  # markdown_to_text's heading paragraphs, which paragraphs() drops
 
 
@@ -55,3 +58,12 @@ def normalize_context(text: str) -> str:
     markup and headings out, hard wraps joined, paragraphs on one line. Idempotent, so a
     context that came out of the build passes through unchanged."""
     return " ".join(paragraphs(markdown_to_text(text)[1]))
+
+
+def normalize_answer(s: str) -> str:
+    """Lower text and remove punctuation, articles and extra whitespace (the official SQuAD
+    2.0 script's normalisation; the metrics and the data build's answer checks share it)."""
+    text = s.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())

@@ -9,7 +9,12 @@ import pytest
 
 from tunesmith.config.data_gen import AugmentConfig
 from tunesmith.data.augment import augment_records
-from tunesmith.data.augment.distort import contradict, mix_documents, remove_sentences
+from tunesmith.data.augment.distort import (
+    contradict,
+    mix_documents,
+    remove_answer,
+    remove_sentences,
+)
 from tunesmith.data.augment.entity_swap import replace_everywhere, swap_entities
 from tunesmith.data.augment.paraphrase import paraphrase_records, valid_paraphrase
 from tunesmith.data.chunk import Context
@@ -86,6 +91,25 @@ def test_sentence_removal_relabels_when_the_answer_sentence_goes() -> None:
         else:
             assert copy.contexts[0][copy.answer_start:].startswith("New York")
     assert outcomes["unanswerable"] and outcomes["answerable"]
+
+
+def test_answer_removal_leaves_the_section_without_its_answer() -> None:
+    copy = remove_answer(RECORDS[0])
+    assert copy is not None and copy.kind == "unanswerable" and copy.answer is None
+    assert copy.question == RECORDS[0].question and copy.source_doc_ids == ["dell"]
+    assert "New York" not in copy.contexts[0]
+    assert copy.contexts[0] == CONTEXT.replace(" Support is based in New York.", "")
+    assert copy.provenance["augment"] == "remove_answer"
+    # an answer that also stands in a kept sentence is still answerable: no copy
+    twice = CONTEXT + " Austin is also home to the repair centre."
+    record = RECORDS[2].model_copy(update={"contexts": [twice]})
+    assert remove_answer(record) is None
+
+
+def test_answer_removal_through_the_augment_config() -> None:
+    made, _ = augment_records(RECORDS, AugmentConfig(remove_answer=1.0), seed=0)
+    assert len(made) == len(RECORDS)
+    assert all(r.kind == "unanswerable" and r.answer is None for r in made)
 
 
 def test_contradiction_is_ambiguous_and_mixing_keeps_the_answer() -> None:

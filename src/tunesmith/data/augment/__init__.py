@@ -13,7 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunesmith.data.augment.distort import contradict, mix_documents, remove_sentences
+from tunesmith.data.augment.distort import (
+    contradict,
+    mix_documents,
+    remove_answer,
+    remove_sentences,
+)
 from tunesmith.data.augment.entity_swap import swap_entities
 from tunesmith.data.augment.paraphrase import Paraphraser, paraphrase_records
 from tunesmith.data.augment.swap import swap_answers
@@ -82,6 +87,7 @@ def augment_records(
     distortions = [
         ("removing 15-30% of context sentences", config.remove_sentences,
          lambda r: remove_sentences(r, rng, low, high)),
+        ("removing the answer's sentence", config.remove_answer, remove_answer),
         ("inserting contradicting statements", config.contradict,
          lambda r: contradict(r, rng, answers)),
         ("mixing in sentences of other documents", config.mix_documents,

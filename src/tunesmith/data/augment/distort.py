@@ -8,6 +8,9 @@ with a changed context and relabels it by what the change did:
   holds the answer is among them, the copy is ``unanswerable`` (answer null): the question now
   looks answerable and is not, the hardest kind of negative. Otherwise it stays answerable,
   with ``answer_start`` recomputed.
+* **answer removal**: the answer's sentence alone is deleted; the copy is always
+  ``unanswerable``. It is the negative users meet most: an on-topic question about the same
+  section, whose answer is not in it.
 * **contradiction**: a copy of the answer's sentence with the answer replaced by another value
   of its kind (another number, another record's answer) is inserted right after it. The
   context now states two answers: the copy is ``ambiguous``, keeping the original answer (and
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from tunesmith.data.chunk import Context, split_sentences
 from tunesmith.data.schema import QARecord
 from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.utils.text import normalize_answer
 
 _NUMBER = re.compile(r"\d+")
 
@@ -75,6 +79,24 @@ def remove_sentences(record: QARecord, rng: random.Random,
                         difficulty="inferential", alt_answers=[], provenance=provenance)
     new_index = index - sum(1 for i in removed if i < index)
     return _rebuild(record, kept, new_index, offset, id=new_id, provenance=provenance)
+
+
+def remove_answer(record: QARecord) -> QARecord | None:
+    """The answer's sentence deleted: the same on-topic question over the same section, whose
+    answer is simply not there any more (the unanswerable question users meet most). None
+    when the answer also stands in another sentence, or too little context would remain."""
+    found = _sentences_with_answer(record)
+    if found is None or len(found[0]) < 3 or record.answer is None:
+        return None
+    sentences, index, _ = found
+    kept = sentences[:index] + sentences[index + 1:]
+    if normalize_answer(record.answer) in normalize_answer(" ".join(kept)):
+        return None
+    provenance = {**record.provenance, "augment": "remove_answer", "source_record": record.id,
+                  "removed": [index], "of": len(sentences)}
+    return _rebuild(record, kept, None, 0, id=f"{record.id}_ra", answer=None,
+                    kind="unanswerable", difficulty="inferential", alt_answers=[],
+                    provenance=provenance)
 
 
 def contradict(record: QARecord, rng: random.Random, others: Sequence[str]) -> QARecord | None:

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import collections
 import json
-import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = frozenset(string.punctuation)
+from tunesmith.utils.text import normalize_answer
 
 
 @dataclass(frozen=True)
@@ -47,14 +44,6 @@ class SquadExample:
     def has_answer(self) -> bool:
         """Answerable as the official script decides it: any non-empty raw gold answer."""
         return any(self.gold_answers)
-
-
-def normalize_answer(s: str) -> str:
-    """Lower text and remove punctuation, articles and extra whitespace."""
-    text = s.lower()
-    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
 
 
 def get_tokens(s: str) -> list[str]:
