@@ -150,3 +150,28 @@ def test_killed_training_resumes_from_last_checkpoint(tmp_path: Path) -> None:
     assert "data: up to date, skipped" in result.stdout
     assert (run / "data" / "train.jsonl").stat().st_mtime_ns == data_mtime
     assert (run / "train" / "adapter" / "adapter_model.safetensors").exists()
+
+
+def test_run_scores_eval_dataset_with_no_test_split(tmp_path: Path) -> None:
+    """split.test 0 and eval.dataset: human questions (SQuAD JSON) are scored, not the split."""
+    config = _project(tmp_path)
+    context = FACTS.format(i=3)
+    qas = [
+        {"id": "h1", "question": "Which port does broker 3 listen on?", "is_impossible": False,
+         "answers": [{"text": "7433", "answer_start": context.index("7433")}]},
+        {"id": "h2", "question": "Who wrote the broker?", "is_impossible": True, "answers": []},
+    ]
+    squad = {"version": "v2.0",
+             "data": [{"title": "c3", "paragraphs": [{"context": context, "qas": qas}]}]}
+    (tmp_path / "human.json").write_text(json.dumps(squad), encoding="utf-8")
+    text = config.read_text().replace("test: 0.2}", "test: 0}")
+    config.write_text(text.replace("eval: {max_new_tokens: 6}",
+                                   "eval: {max_new_tokens: 6, dataset: human.json}"))
+    result = _cli("run", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    metrics = json.loads((tmp_path / "runs" / "e2e" / "eval" / "metrics.json").read_text())
+    for label in ("base", "tuned"):
+        assert metrics[label]["total"] == 2 and metrics[label]["eval_set"] == "human.json"
+        assert {"exact", "f1", "HasAns_f1", "NoAns_f1", "hallucination_rate",
+                "false_abstain_rate"} <= set(metrics[label])
