@@ -3,9 +3,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/tunesmith/installed
 
-.PHONY: setup quickstart test lint test-all clean
+.PHONY: setup quickstart test lint test-all clean upgrade-deps
 
-$(STAMP): pyproject.toml scripts/setup_env.sh
+# `make setup` installs the exact versions of requirements.lock (a pip constraints file; the
+# tests pass with them), so editing the lock, pyproject.toml or the script re-runs it.
+$(STAMP): pyproject.toml requirements.lock scripts/setup_env.sh
 	bash scripts/setup_env.sh $(VENV)
 
 setup: $(STAMP)
@@ -20,6 +22,12 @@ lint: $(STAMP)
 # The whole suite, slow end-to-end tests included (under 15 minutes on 2 CPU cores).
 test: lint
 	$(PY) -m pytest -q
+
+# Move the lock to the newest versions pyproject.toml's ranges allow (torch stays at the locked
+# build): install them in a fresh scratch venv, run `make test` there, and rewrite
+# requirements.lock only if it passes. Review and commit the lock's diff yourself.
+upgrade-deps:
+	bash scripts/upgrade_deps.sh
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from tunesmith.compat.bitsandbytes import fit_cpu_packing
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
 from tunesmith.methods.base import METHODS, MergeNotSupportedError, TuningMethod
@@ -159,9 +160,14 @@ class Qlora(PeftMethod):
     def prepare(self, model: nn.Module, options: QloraOptions) -> nn.Module:
         from peft import prepare_model_for_kbit_training
 
+        fit_cpu_packing(model)  # layers narrower than bitsandbytes' CPU repacking takes
         # gradient checkpointing is the workflow's switch (train.gradient_checkpointing)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
         return super().prepare(model, options)
+
+    def load(self, base: nn.Module, directory: Path) -> nn.Module:
+        fit_cpu_packing(base)
+        return super().load(base, directory)
 
     def peft_config(self, options: QloraOptions) -> Any:
         return _lora_config(options, options.use_dora)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from tunesmith.compat.bitsandbytes import fit_cpu_packing
 from tunesmith.errors import TunesmithError
 from tunesmith.methods.base import METHODS
 
@@ -57,9 +58,12 @@ def load_tuned(load_base: Any, directory: Path, load_in: LoadIn = None) -> nn.Mo
     if name == "peft-adapter":
         from peft import PeftModel
 
-        return PeftModel.from_pretrained(load_base(**quantization_kwargs(load_in)),  # type: ignore[no-any-return]
-                                         str(directory))
+        base = load_base(**quantization_kwargs(load_in))
+        fit_cpu_packing(base)  # 4-bit layers narrower than bitsandbytes' CPU repacking takes
+        return PeftModel.from_pretrained(base, str(directory))  # type: ignore[no-any-return]
     method = METHODS.get(name)()
     options = method.Options.model_validate(raw_options)
     kwargs = quantization_kwargs(load_in) if load_in else method.load_kwargs(options)
-    return method.load(load_base(**kwargs), directory)
+    base = load_base(**kwargs)
+    fit_cpu_packing(base)
+    return method.load(base, directory)
