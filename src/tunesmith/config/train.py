@@ -49,6 +49,9 @@ class TrainConfig(Section):
         "plan.target_effective_batch."
     )
     max_length: int = Field(512, ge=16, description="Longest training sequence, in tokens.")
+    group_by_length: bool = Field(
+        True, description="Batch records of similar length together (transformers' "
+        "LengthGroupedSampler): less padding to compute, the same records every epoch.")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
         "cosine", description="Learning-rate schedule after warmup."
     )

@@ -48,6 +48,7 @@ from tunesmith.train.hardware import (
     shared_training_kwargs,
     steps_per_epoch,
 )
+from tunesmith.train.losses import accepts_logits_to_keep, supervised_loss
 from tunesmith.train.optim import choose_optimizer
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic
@@ -84,12 +85,20 @@ class SFTTrainer(TrlSFTTrainer):
         super().__init__(*args, **kwargs)
         self.method = method
         self.extra_losses = list(extra_losses or [])
+        self.supervised_head: bool | None = None  # decided at the first batch
 
     def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
         # TRL rebuilds the full logits in one more forward pass when asked for the outputs:
         # ask only when someone reads them (an extra loss, or the caller)
         want = return_outputs or (model.training and bool(self.extra_losses))
+        if self._head_at_supervised_positions(model, want):
+            loss = self._supervised_loss(model, inputs, num_items_in_batch)
+            if model.training:
+                extra = self.method.extra_loss(model)
+                if extra is not None:
+                    loss = loss + extra
+            return loss
         smoother = self.label_smoother
         if not model.training:
             self.label_smoother = None  # scored unsmoothed (see the class docstring)
@@ -106,6 +115,37 @@ class SFTTrainer(TrlSFTTrainer):
             for term in self.extra_losses:
                 loss = loss + term(model, inputs, outputs)
         return (loss, outputs) if return_outputs else loss
+
+
+    def _head_at_supervised_positions(self, model: nn.Module, want_outputs: bool) -> bool:
+        """train.losses on the CPU, where TRL's fused head scores every position; TRL's own
+        path wherever outputs, label smoothing or another loss type are needed."""
+        if self.supervised_head is None:
+            self.supervised_head = (self.args.use_cpu or not torch.cuda.is_available()) and \
+                accepts_logits_to_keep(model)
+        smoothing = self.label_smoother is not None and model.training
+        return (self.supervised_head and not want_outputs and not smoothing
+                and self.compute_loss_func is None and getattr(self.args, "loss_type", "nll") == "nll")
+
+    def _supervised_loss(self, model: nn.Module, inputs: dict[str, Any],
+                         num_items_in_batch: Any) -> torch.Tensor:
+        """The loss, and the metrics TRL logs for it (entropy, token accuracy, tokens seen)."""
+        mode = "train" if model.training else "eval"
+        result = supervised_loss(model, inputs, num_items_in_batch)
+        loss = result.loss
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes  # as TRL: DDP averages the gradients
+        gather = self.accelerator.gather_for_metrics
+        num_valid = gather(result.num_valid).sum()
+        entropy = gather(result.entropy_sum).sum()
+        correct = gather(result.num_correct).sum()
+        self._metrics[mode]["entropy"].append((entropy / num_valid).item() if num_valid else 0.0)
+        self._metrics[mode]["mean_token_accuracy"].append(
+            (correct / num_valid).item() if num_valid else 0.0)
+        if mode == "train":
+            self._total_train_tokens += gather(inputs["attention_mask"].sum()).sum().item()
+        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+        return loss
 
 
 class StepHooksCallback(TrainerCallback):
@@ -230,6 +270,7 @@ def train_sft(
         max_length=t.max_length,
         **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         **schedule.kwargs,  # with save_total_limit
         label_smoothing_factor=t.label_smoothing,
         include_num_input_tokens_seen="non_padding",
