@@ -124,8 +124,9 @@ class SFTTrainer(TrlSFTTrainer):
             self.supervised_head = (self.args.use_cpu or not torch.cuda.is_available()) and \
                 accepts_logits_to_keep(model)
         smoothing = self.label_smoother is not None and model.training
+        nll = getattr(self.args, "loss_type", "nll") == "nll"
         return (self.supervised_head and not want_outputs and not smoothing
-                and self.compute_loss_func is None and getattr(self.args, "loss_type", "nll") == "nll")
+                and self.compute_loss_func is None and nll)
 
     def _supervised_loss(self, model: nn.Module, inputs: dict[str, Any],
                          num_items_in_batch: Any) -> torch.Tensor:
