@@ -18,8 +18,9 @@ from rich.console import Console
 
 from tunesmith import __version__
 from tunesmith.config import RunConfig
+from tunesmith.models.builtin import gguf_source
 from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
-from tunesmith.utils.hashing import sha256_json, sha256_tree
+from tunesmith.utils.hashing import sha256_file, sha256_json, sha256_tree
 from tunesmith.utils.layout import RunLayout
 
 
@@ -51,6 +52,9 @@ def _run_data(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
 
 
 def _model_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
+    source = gguf_source(config.model.name)
+    if source is not None:  # a new file at the same path converts again
+        return {"gguf": sha256_file(source)}
     if not config.model.is_tiny:
         return {}
     return {"data/splits.json": sha256_tree(RunLayout(run_dir).splits_json),

@@ -10,6 +10,7 @@ from typing import Any
 
 from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
+from tunesmith.models.builtin import is_gguf_name
 from tunesmith.plan.catalog import ModelShape, get_gpu, resolve_model, tiny_shape
 from tunesmith.plan.hparams import Decision, Hardware, default_learning_rate, plan_hyperparameters
 from tunesmith.plan.memory import GiB, TrainSetup, estimate_memory
@@ -45,6 +46,11 @@ def shape_for(config: RunConfig) -> ModelShape:
     if config.model.is_tiny:
         built = _built_model(config)
         return resolve_model(built) if built else tiny_shape(config.model.tiny)
+    if is_gguf_name(config.model.name):  # the converted folder (converted now if need be)
+        from tunesmith.models.gguf import resolve_gguf_model  # deferred: imports transformers
+
+        built = _built_model(config) or str(resolve_gguf_model(config.model))
+        return resolve_model(built)
     return resolve_model(config.model.name)
 
 
