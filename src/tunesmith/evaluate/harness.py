@@ -32,6 +32,7 @@ from tunesmith.evaluate.metrics.squad_v2 import (
 from tunesmith.inference import Predictor, generate_answers, load_predictor
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
+from tunesmith.utils.text import normalize_context
 
 ABSTAIN_MARKERS = ("INSUFFICIENT_CONTEXT",)
 
@@ -61,6 +62,12 @@ class ModelScore:
     rows: list[dict[str, Any]]
 
 
+def context_excerpt(context: str, limit: int = 300) -> str:
+    """The start of the context as the model saw it (normalised), for reports."""
+    text = normalize_context(context)
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
 def score_predictions(
     records: Sequence[QARecord], raw_answers: Sequence[str], guard: GuardConfig, label: str
 ) -> ModelScore:
@@ -79,6 +86,7 @@ def score_predictions(
             "model": label,
             "kind": record.kind,
             "question": record.question,
+            "context": context_excerpt(record.context),
             "answers": record.references,
             "generated": raw,
             "prediction": prediction,

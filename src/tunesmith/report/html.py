@@ -22,6 +22,7 @@ from tunesmith.utils.io import read_json, write_text_atomic
 from tunesmith.utils.layout import RunLayout
 
 EXAMPLES_PER_MODEL = 20
+SIDE_BY_SIDE = 10  # issue 11: ten examples, base beside tuned
 _HASH_CHARS = 12
 # SQuAD 2.0 keys in reading order (the official script's names); other keys follow them.
 _METRIC_ORDER = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1",
@@ -476,6 +477,8 @@ def _examples_body(run_dir: Path) -> str:
     parts = [skipped]
     if not by_model:
         parts.append('<p class="missing">No predictions recorded.</p>')
+    if {"base", "tuned"} <= set(by_model):
+        parts.append(_side_by_side(by_model["base"], by_model["tuned"]))
     for model in _in_model_order(by_model):
         rows = by_model[model]
         shown = rows[:EXAMPLES_PER_MODEL]
@@ -485,6 +488,37 @@ def _examples_body(run_dir: Path) -> str:
                             (_example_row(r) for r in shown), numeric_from=4,
                             css_class="examples"))
     return "\n".join(p for p in parts if p)
+
+
+def pick_examples(rows: Sequence[Mapping[str, Any]], n: int = SIDE_BY_SIDE) -> list[Any]:
+    """``n`` rows in file order, answerable and unanswerable in proportion (at least one of
+    each when both exist), so the table shows answering and abstaining."""
+    answerable = [r for r in rows if any(str(a).strip() for a in r.get("answers") or [])]
+    unanswerable = [r for r in rows if r not in answerable]
+    k = round(n * len(unanswerable) / len(rows)) if rows else 0
+    k = min(len(unanswerable), max(k, 1 if unanswerable else 0), n)
+    chosen = {id(r) for r in answerable[: n - k] + unanswerable[:k]}
+    return [r for r in rows if id(r) in chosen]
+
+
+def _side_by_side(base: Sequence[Mapping[str, Any]], tuned: Sequence[Mapping[str, Any]]) -> str:
+    """Question, context excerpt, reference, and the base and tuned answers, row by row."""
+    tuned_by_id = {r.get("id"): r for r in tuned}
+    pairs = [(b, tuned_by_id[b.get("id")]) for b in pick_examples(
+        [r for r in base if r.get("id") in tuned_by_id])]
+    rows = (
+        "<tr>"
+        f"<td>{escape(str(b.get('question') or ''))}</td>"
+        f"<td>{escape(str(b.get('context') or ''))}</td>"
+        f"<td>{_text_or_placeholder(_gold_text(b.get('answers')), '(no answer)')}</td>"
+        f"<td>{_text_or_placeholder(str(b.get('generated') or ''), '(empty)')}</td>"
+        f"<td>{_text_or_placeholder(str(t.get('generated') or ''), '(empty)')}</td>"
+        "</tr>"
+        for b, t in pairs)
+    return (f"<h3>base and tuned side by side "
+            f'<span class="meta">({len(pairs)} of {len(base)})</span></h3>'
+            + _table(["question", "context (start)", "reference", "base", "tuned"], rows,
+                     numeric_from=5, css_class="examples"))
 
 
 def _example_row(record: Mapping[str, Any]) -> str:

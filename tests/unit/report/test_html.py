@@ -182,3 +182,23 @@ def test_plots_are_png_bytes_or_none() -> None:
     assert metric_bars_png({}) is None
     # Only eval loss logged (e.g. a resumed run): still a curve.
     assert loss_curve_png([{"step": 5, "eval_loss": 1.0}]) is not None
+
+
+def test_examples_show_base_and_tuned_side_by_side(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "pair"
+    rows = []
+    for i in range(14):
+        answers = [] if i % 3 == 0 else [f"gold {i}"]
+        for model, said in (("base", f"a long base sentence {i}"), ("tuned", f"span {i}")):
+            rows.append({"id": f"q{i}", "model": model, "question": f"question {i}?",
+                         "context": f"context <b>{i}</b> excerpt", "answers": answers,
+                         "generated": said, "prediction": said, "kind": "answerable",
+                         "f1": 0.0, "exact": 0})
+    _write_jsonl(run / "eval" / "predictions.jsonl", rows)
+    page = write_report(run).read_text(encoding="utf-8")
+    table = page.split("base and tuned side by side", 1)[1].split("</table>", 1)[0]
+    assert "(10 of 14)" in table
+    assert table.count("<tr>") == 11  # the header and ten examples
+    assert "context &lt;b&gt;1&lt;/b&gt; excerpt" in table  # escaped
+    assert "a long base sentence 1" in table and "span 1" in table
+    assert "(no answer)" in table  # unanswerable questions are among the ten
