@@ -10,12 +10,14 @@ the evaluation set). Reported per model, in ``eval/metrics.json``:
 - abstention precision / recall / F1 (positive = should abstain), hallucination rate,
   false-abstain rate;
 - the coverage-risk curve and AURC (``coverage_risk``);
+- per gate, the AUROC of its abstain score against "should abstain" (``gate_auroc``);
 - a per-gate ablation (F1 with all gates, without each gate, with each gate alone);
 - ``always_abstain``: the empty prediction everywhere, the floor any guard must beat.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,9 +78,14 @@ def load_eval_records(config: RunConfig, run: RunLayout | Path) -> tuple[list[QA
 
 
 def na_score(signals: Signals, task: str) -> float:
-    """The model's own "no answer" score (higher: more likely unanswerable)."""
+    """The model's own "no answer" score (higher: more likely unanswerable): the null-score
+    difference of an extractive model, a causal LM's probability of replying with the
+    abstention text, else the rejection head's P(unanswerable), else 1 - mean token probability.
+    """
     if task == "extractive_qa" and signals.null_diff is not None:
         return signals.null_diff
+    if task == "causal_lm" and signals.p_no_answer is not None:
+        return signals.p_no_answer
     if signals.p_unanswerable is not None:
         return signals.p_unanswerable
     if signals.token_probs:
@@ -112,6 +119,7 @@ def guarded_scores(
     metrics["coverage_risk"] = _thin(curve)
     metrics["gates"] = list(gates)
     metrics["thresholds"] = dict(thresholds)
+    metrics["gate_auroc"] = gate_auroc(examples, signals, gates)
     if config.eval.ablation:
         metrics["ablation"] = ablation(config, examples, signals, gates, thresholds)
     return metrics, guarded
@@ -124,6 +132,45 @@ def _thin(curve: dict[str, Any], points: int = 101) -> dict[str, Any]:
     keep = sorted({*range(0, n, step), n - 1}) if n else []
     return {"coverage": [round(curve["coverage"][i], 6) for i in keep],
             "risk": [round(curve["risk"][i], 6) for i in keep], "aurc": curve["aurc"]}
+
+
+def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: P(a positive scores above a negative), ties counted half
+    (Mann-Whitney U from average ranks). None without both classes."""
+    pos = sum(1 for p in positive if p)
+    neg = len(positive) - pos
+    if not pos or not neg:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = sum(r for r, p in zip(ranks, positive, strict=True) if p)
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+
+
+def gate_auroc(examples: Sequence[SquadExample], signals: Sequence[Signals],
+               gates: Sequence[str]) -> list[dict[str, Any]]:
+    """Per gate: how well its abstain score alone ranks the unanswerable questions above the
+    answerable ones (AUROC, positive = should abstain), over the questions it has a signal for;
+    None where it has none, or they are all of one kind."""
+    from tunesmith.guard.gates import GATES
+
+    rows = []
+    for name in gates:
+        gate = GATES.get(name)
+        pairs = [(score, not ex.has_answer) for ex, s in zip(examples, signals, strict=True)
+                 if (score := gate.abstain_score(gate.value(s))) is not None
+                 and not math.isnan(score)]
+        rows.append({"gate": name, "auroc": auroc([p[0] for p in pairs], [p[1] for p in pairs]),
+                     "with_signal": len(pairs)})
+    return rows
 
 
 def ablation(config: RunConfig, examples: Sequence[SquadExample], signals: Sequence[Signals],
@@ -196,6 +243,7 @@ def _rows(records: Sequence[QARecord], signals: Sequence[Signals], guarded: dict
             "id": record.id, "model": label, "kind": record.kind, "question": record.question,
             "answers": record.references, "generated": s.answer, "prediction": prediction,
             "no_answer_score": na_score(s, task), "p_unanswerable": s.p_unanswerable,
+            "p_no_answer": s.p_no_answer,
             "similarity": s.similarity,
             "exact": max(compute_exact(g, prediction) for g in golds),
             "f1": max(compute_f1(g, prediction) for g in golds),

@@ -28,7 +28,8 @@ def default_gates(task: str, has_rejection_head: bool) -> list[str]:
     if has_rejection_head or task == "answerability":
         names.append("rejection_head")
     if task == "causal_lm":
-        names += ["multitask_head", "confidence", "min_confidence", "perplexity"]
+        names += ["multitask_head", "no_answer_prob", "confidence", "min_confidence",
+                  "perplexity"]
     elif task == "extractive_qa":
         names.append("confidence")
     names += ["similarity", "min_tokens", "context_length"]

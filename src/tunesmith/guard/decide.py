@@ -100,7 +100,12 @@ def decide(
     task: str = "",
     sources: Mapping[str, ThresholdSource] | None = None,
 ) -> GuardedAnswer:
-    """Abstain when any gate fires, or when the model itself abstained."""
+    """Abstain when any gate fires, or when the model itself abstained.
+
+    Gates only ever add abstentions: where the model's own greedy answer is the abstention
+    text (``no_answer_prob`` under a calibrated threshold above 0.5, say), the result is an
+    abstention whatever the gates say; nothing is generated again.
+    """
     results = apply_gates(signals, gate_names, thresholds, sources)
     raw = signals.answer
     model_abstained = not raw.strip() or abstain_text in raw or INSUFFICIENT_CONTEXT in raw

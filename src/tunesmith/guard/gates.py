@@ -28,6 +28,7 @@ class Signals:
     answer: str
     token_probs: list[float] | None = None  # generated answer's token probabilities (causal LM)
     p_unanswerable: float | None = None  # the rejection head's P(not answerable)
+    p_no_answer: float | None = None  # causal LM: its own P(replying with the abstention text)
     null_diff: float | None = None  # extractive: null score - best span score
     span_prob: float | None = None  # extractive: P(start) * P(end) of the chosen span
     similarity: float | None = None  # cosine(question, context) with the encoder
@@ -77,6 +78,12 @@ class RejectionHeadGate(Gate):
 class MultitaskHeadGate(Gate):
     def value(self, s: Signals) -> float | None:
         return s.extras.get("multitask_p_unanswerable")
+
+
+@dataclass(frozen=True)
+class NoAnswerProbGate(Gate):
+    def value(self, s: Signals) -> float | None:
+        return s.p_no_answer
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,13 @@ MULTITASK_HEAD = _register(MultitaskHeadGate(
     "multitask_head", "P(unanswerable) from the causal LM's own answerability head (multitask)",
     0.5, "above", "seed: \"Multi-task learning: Jointly train for question answering and "
     "answerability classification\""))
+NO_ANSWER_PROB = _register(NoAnswerProbGate(
+    "no_answer_prob", "the model's own probability of replying with the abstention text",
+    # no seed number exists. 0.5 is roughly where greedy decoding abstains: above it every
+    # abstention token's conditional probability is above 0.5, so greedy picks the abstention
+    # for certain. The gate only adds abstentions: an answer the model itself abstained on stays
+    # an abstention whatever the threshold (decide), nothing is generated again.
+    0.5, "above", "no seed number; greedy decoding abstains roughly where P(abstain) > 0.5"))
 NULL_SCORE = _register(NullScoreGate(
     "null_score", "extractive QA: null ([CLS]) score minus the best span score",
     0.0, "above", "SQuAD 2.0: answer when the best span beats the null score"))

@@ -1,5 +1,5 @@
 """The report's "Guard" section: thresholds (seed against calibrated), the reliability diagram,
-abstention metrics, the coverage-risk curve and the per-gate ablation."""
+abstention metrics, the coverage-risk curve, each gate's AUROC and the per-gate ablation."""
 
 from __future__ import annotations
 
@@ -79,6 +79,12 @@ def guard_section(run_dir: Path) -> str:
                       if isinstance(metrics[m].get("coverage_risk"), Mapping)}
             parts.append(_img(coverage_risk_png(curves), "coverage-risk curve"))
             for m in models:
+                aucs = metrics[m].get("gate_auroc")
+                if aucs:
+                    parts.append(f"<h3>Per-gate AUROC (should abstain): {escape(m)}</h3>")
+                    parts.append(_table(["gate", "AUROC", "questions with a signal"],
+                                        [[r["gate"], r.get("auroc"), r.get("with_signal")]
+                                         for r in aucs]))
                 rows = metrics[m].get("ablation")
                 if rows:
                     parts.append(f"<h3>Per-gate ablation: {escape(m)}</h3>")

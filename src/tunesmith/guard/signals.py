@@ -1,7 +1,8 @@
 """Compute the gates' signals for many questions at once, for any task.
 
 - extractive QA: the span, its probability and the null-score difference;
-- causal LM: a greedy answer and the probability of each of its tokens (``output_scores``);
+- causal LM: a greedy answer, the probability of each of its tokens (``output_scores``) and
+  the model's own probability of replying with ``guard.abstain_text`` (``p_no_answer``);
 - the rejection head's P(unanswerable), when one was trained;
 - the question-context cosine similarity with the encoder (sentence-transformers).
 
@@ -84,9 +85,10 @@ def compute_signals(
     elif predictor.kind == "causal_lm":
         answers = generate_answers(predictor, questions, contexts, g.system_message(),
                                    config.eval.max_new_tokens, config.eval.batch_size,
-                                   scores=True, console=console)
+                                   scores=True, abstain_text=g.abstain_text, console=console)
         for s, answer in zip(signals, answers, strict=True):
             s.answer, s.token_probs = answer.text, answer.token_probs
+            s.p_no_answer = answer.p_no_answer
             if answer.p_unanswerable is not None:
                 s.extras["multitask_p_unanswerable"] = answer.p_unanswerable
     if predictor.kind == "answerability":

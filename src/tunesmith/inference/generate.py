@@ -8,7 +8,12 @@ tokenizer's chat template) or, with prompts already rendered, :func:`generate`:
 - prompts sorted by length and batched, so a batch pads little; answers come back in order;
 - optionally the probability of each generated token (``output_scores``) and, with the
   multitask head, P(unanswerable) read from the last prompt token's final hidden state (the
-  hidden states of generation's first step: no second forward pass).
+  hidden states of generation's first step: no second forward pass);
+- optionally ``p_no_answer``: the model's own probability of replying with the abstention text,
+  P(abstain tokens | prompt) under teacher forcing (the first token's probability times each
+  following token's conditional probability), from one extra batched forward pass of the
+  abstention tokens over generation's own KV cache cut back to the prompt (the batch's left
+  padding kept): about one decoding step more.
 """
 
 from __future__ import annotations
@@ -32,6 +37,63 @@ class Generation:
     token_probs: list[float] = field(default_factory=list)
     p_unanswerable: float | None = None  # the multitask head's, when the model has one
     tokens: int = 0  # generated tokens, eos and padding excluded
+    p_no_answer: float | None = None  # P(the abstention text | prompt), when asked for
+
+
+def abstain_token_ids(tokenizer: Any, prompt: str, abstain_text: str) -> list[int]:
+    """The abstention text's tokens as they follow ``prompt`` (a generation prompt) in a
+    training sequence: the tokens of prompt + text after those of the prompt, where the prompt's
+    tokens are a prefix of them (a tokenizer may merge across the boundary, or mark a word start
+    after "assistant\\n"); else the text tokenized alone."""
+    alone: list[int] = tokenizer(abstain_text, add_special_tokens=False)["input_ids"]
+    head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    both = tokenizer(prompt + abstain_text, add_special_tokens=False)["input_ids"]
+    if len(both) > len(head) and both[: len(head)] == head:
+        return list(both[len(head):])
+    return list(alone)
+
+
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids under left padding, as ``generate`` computes them."""
+    return (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)
+
+
+def sequence_prob(model: Any, batch: Any, ids: Sequence[int], cache: Any = None,
+                  cache_arg: str = "cache") -> list[float]:
+    """P(``ids`` | each prompt of ``batch``) (left-padded, so every prompt ends at the last
+    column), by teacher forcing in one forward pass: the product of each token's softmax
+    probability given the prompt and the tokens before it.
+
+    With ``cache``, generation's KV cache of the batch, the cache is cut back to the prompt less
+    its last token and only that token and ``ids[:-1]`` are run (``len(ids)`` positions, about
+    one decoding step); without, prompt + ``ids`` is run from scratch (about one prefill). The
+    cache is consumed either way. ``cache_arg``: the forward's name for it (``cache`` in recent
+    transformers, ``past_key_values`` before).
+    """
+    input_ids, mask = batch["input_ids"], batch["attention_mask"]
+    rows, k = input_ids.shape[0], len(ids)
+    follow = torch.tensor(list(ids), dtype=input_ids.dtype, device=input_ids.device)
+    follow = follow.expand(rows, -1)
+    full_mask = torch.cat([mask, torch.ones_like(follow[:, :-1])], dim=1)
+    positions = _positions(full_mask)
+    logits = None
+    if cache is not None and hasattr(cache, "crop"):
+        try:
+            # negative: remove that many (the generated tokens and the prompt's last one)
+            cache.crop(-(cache.get_seq_length() - (input_ids.shape[1] - 1)))
+            run = torch.cat([input_ids[:, -1:], follow[:, :-1]], dim=1)
+            logits = model(input_ids=run, attention_mask=full_mask,
+                           position_ids=positions[:, -k:], use_cache=True,
+                           **{cache_arg: cache}).logits
+        except (ValueError, RuntimeError, TypeError, NotImplementedError):
+            logits = None  # a cache that cannot roll back (sliding window, ...): from scratch
+    if logits is None:
+        run = torch.cat([input_ids, follow[:, :-1]], dim=1)
+        logits = model(input_ids=run, attention_mask=full_mask, position_ids=positions,
+                       use_cache=False).logits
+    logits = logits[:, -k:].float()  # the logits that predict ids[0], ..., ids[-1]
+    logp = torch.log_softmax(logits, dim=-1).gather(-1, follow.unsqueeze(-1)).squeeze(-1)
+    return [float(p) for p in torch.exp(logp.sum(dim=-1))]
 
 
 def build_prompts(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str],
@@ -52,16 +114,23 @@ def generate(
     *,
     scores: bool = False,
     head: Any = None,
+    abstain_text: str | None = None,
     description: str = "generating",
     console: Console | None = None,
 ) -> list[Generation]:
-    """Greedy continuations of ``prompts`` (rendered already), in their order."""
+    """Greedy continuations of ``prompts`` (rendered already), in their order.
+
+    With ``scores`` and ``abstain_text``, each :class:`Generation` also has ``p_no_answer``.
+    """
     tokenizer.padding_side = "left"
     model.eval()
     device = next(model.parameters()).device
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     out: list[Generation] = [Generation("")] * len(prompts)
     stop = {tokenizer.pad_token_id, tokenizer.eos_token_id}
+    # the generation prompt ends the same way for every prompt: one tokenization serves all
+    no_answer = (abstain_token_ids(tokenizer, prompts[0], abstain_text)
+                 if scores and abstain_text and prompts else [])
     with make_progress(console) as progress:
         task = progress.add_task(description, total=len(prompts), info="")
         for lo in range(0, len(order), batch_size):
@@ -75,19 +144,25 @@ def generate(
                 output_hidden_states=head is not None,
             )
             new = gen.sequences[:, batch["input_ids"].shape[1]:]
-            p_no: list[float | None] = [None] * len(index)
+            p_head: list[float | None] = [None] * len(index)
             if head is not None:  # left padding: the prompt ends at the last position
                 hidden = gen.hidden_states[0][-1][:, -1]
-                p_no = torch.softmax(head.to(hidden.device)(hidden), dim=-1)[:, 0].tolist()
+                p_head = torch.softmax(head.to(hidden.device)(hidden), dim=-1)[:, 0].tolist()
             logprobs = (model.compute_transition_scores(gen.sequences, gen.scores,
                                                         normalize_logits=True)
                         if scores else None)
+            p_abstain: list[float | None] = [None] * len(index)
+            if no_answer:  # last: it consumes generation's cache
+                arg = "cache" if hasattr(gen, "cache") else "past_key_values"
+                p_abstain = [*sequence_prob(model, batch, no_answer, getattr(gen, arg, None),
+                                            arg)]
             for row, i in enumerate(index):
                 keep = [k for k, t in enumerate(new[row].tolist()) if t not in stop]
                 text = tokenizer.decode(new[row][keep], skip_special_tokens=True).strip()
                 probs = ([float(torch.exp(logprobs[row, k])) for k in keep]
                          if logprobs is not None else [])
-                out[i] = Generation(text, probs, p_no[row], len(keep))
+                out[i] = Generation(text, probs, p_head[row], len(keep),
+                                    p_no_answer=p_abstain[row])
             progress.update(task, advance=len(index))
     return out
 
@@ -101,12 +176,15 @@ def generate_answers(
     batch_size: int = 16,
     *,
     scores: bool = False,
+    abstain_text: str | None = None,
     description: str | None = None,
     console: Console | None = None,
 ) -> list[Generation]:
     """Answers of a causal-LM :class:`~tunesmith.inference.loading.Predictor` (with its
-    multitask head's P(unanswerable) when it has one) to each (question, context)."""
+    multitask head's P(unanswerable) when it has one, and with ``scores`` and ``abstain_text``
+    the model's probability of replying ``abstain_text``) to each (question, context)."""
     prompts = build_prompts(predictor.tokenizer, questions, contexts, system)
     return generate(predictor.model, predictor.tokenizer, prompts, max_new_tokens, batch_size,
-                    scores=scores, head=predictor.head, console=console,
+                    scores=scores, head=predictor.head, abstain_text=abstain_text,
+                    console=console,
                     description=description or f"answering ({predictor.label})")

@@ -164,3 +164,59 @@ def test_default_gates_follow_the_task() -> None:
     assert default_gates("extractive_qa", True)[:2] == ["null_score", "rejection_head"]
     assert "perplexity" in default_gates("causal_lm", False)
     assert "rejection_head" not in default_gates("causal_lm", False)
+
+
+def test_no_answer_prob_gate_fires_above_and_is_calibrated() -> None:
+    gate = GATES.get("no_answer_prob")
+    assert gate.default == 0.5 and gate.direction == "above"
+    assert gate.value(Signals("q", "c", "a", p_no_answer=0.7)) == 0.7
+    assert gate.fires(0.7, 0.5) and not gate.fires(0.5, 0.5) and not gate.fires(0.3, 0.5)
+    assert not gate.fires(gate.value(Signals("q", "c", "a")), 0.5)  # no signal: never fires
+    assert "no_answer_prob" in default_gates("causal_lm", False)
+    assert "no_answer_prob" not in default_gates("extractive_qa", False)
+    # the model answers everywhere; its own P(abstain) is 0.3 where the context answers and 0.4
+    # where it does not: the seed's 0.5 fires nowhere, calibration moves it between the two
+    examples = [SquadExample(f"h{i}", ["yes"]) for i in range(4)] + \
+               [SquadExample(f"n{i}", []) for i in range(4)]
+    signals = [Signals("q", "ctx", "yes", p_no_answer=0.3) for _ in range(4)] + \
+              [Signals("q", "ctx", "yes", p_no_answer=0.4) for _ in range(4)]
+    result = calibrate(examples, signals, ["no_answer_prob"], GuardConfig())
+    assert 0.3 <= result.thresholds["no_answer_prob"] < 0.4
+    assert result.table[0]["seed_f1"] == pytest.approx(50.0)
+    assert result.table[0]["calibrated_f1"] == pytest.approx(100.0)
+
+
+def test_a_gate_never_turns_the_models_abstention_into_an_answer() -> None:
+    guard = GuardConfig()
+    s = Signals("q", "ctx", guard.abstain_text, p_no_answer=0.6)
+    result = decide(s, ["no_answer_prob"], {"no_answer_prob": 0.9}, guard.abstain_text)
+    assert result.fired == [] and result.rejection_flag and result.answer == guard.abstain_text
+
+
+def test_na_score_prefers_the_causal_lms_own_no_answer_probability() -> None:
+    from tunesmith.evaluate.guarded import na_score
+
+    s = Signals("q", "c", "a", token_probs=[0.9], p_unanswerable=0.2, p_no_answer=0.7)
+    assert na_score(s, "causal_lm") == 0.7
+    assert na_score(Signals("q", "c", "a", p_unanswerable=0.2), "causal_lm") == 0.2
+    assert na_score(Signals("q", "c", "a", token_probs=[0.9]), "causal_lm") == \
+        pytest.approx(0.1)
+
+
+def test_gate_auroc_by_hand() -> None:
+    from tunesmith.evaluate.guarded import auroc, gate_auroc
+
+    assert auroc([0.1, 0.2, 0.8, 0.9], [False, False, True, True]) == 1.0
+    assert auroc([0.1, 0.9], [True, False]) == 0.0
+    assert auroc([0.5, 0.5, 0.5], [True, False, False]) == 0.5  # ties count half
+    assert auroc([0.1, 0.3, 0.2, 0.4], [False, True, True, False]) == 0.5
+    assert auroc([0.1, 0.2], [True, True]) is None
+    examples = [SquadExample("h", ["yes"]), SquadExample("n", []), SquadExample("m", [])]
+    signals = [Signals("q", "c", "yes", p_no_answer=0.2, similarity=0.9),
+               Signals("q", "c", "yes", p_no_answer=0.8, similarity=0.1),
+               Signals("q", "c", "yes", similarity=0.5)]
+    rows = {r["gate"]: r for r in gate_auroc(examples, signals,
+                                             ["no_answer_prob", "similarity", "perplexity"])}
+    assert rows["no_answer_prob"] == {"gate": "no_answer_prob", "auroc": 1.0, "with_signal": 2}
+    assert rows["similarity"]["auroc"] == 1.0  # fires below: low similarity = abstain
+    assert rows["perplexity"]["auroc"] is None and rows["perplexity"]["with_signal"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.inference import build_prompts, generate, generate_answers, load_predictor
+from tunesmith.inference.generate import abstain_token_ids, sequence_prob
 from tunesmith.inference.multitask_head import AnswerabilityHead
 from tunesmith.models.chat import build_messages
 
@@ -90,3 +92,40 @@ def test_multitask_head_reads_the_last_prompt_token(
         hidden = predictor.model(**batch, output_hidden_states=True).hidden_states[-1][:, -1]
         expected = torch.softmax(head(hidden), dim=-1)[0, 0].item()
     assert out.p_unanswerable == pytest.approx(expected, abs=1e-5)
+
+
+def test_p_no_answer_is_the_models_probability_of_the_abstention(
+        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
+    config = _config(tmp_path)
+    predictor = load_predictor(config, run_with_base(config.run_dir), "base")
+    tokenizer, model = predictor.tokenizer, predictor.model
+    system, abstain = config.guard.system_message(), config.guard.abstain_text
+    prompts = build_prompts(tokenizer, QUESTIONS, CONTEXTS, system)
+    assert generate(model, tokenizer, prompts, 2, scores=True)[0].p_no_answer is None
+    assert generate(model, tokenizer, prompts, 2, abstain_text=abstain)[0].p_no_answer is None
+    # batched with left padding (prompts of different lengths), as compute_signals asks for it
+    out = generate_answers(predictor, QUESTIONS, CONTEXTS, system, 4, batch_size=3,
+                           scores=True, abstain_text=abstain)
+    ids = tokenizer(abstain, add_special_tokens=False)["input_ids"]
+    assert abstain_token_ids(tokenizer, prompts[0], abstain) == ids  # after "<|assistant|>\n"
+    for prompt, generation in zip(prompts, out, strict=True):
+        assert generation.p_no_answer is not None and 0.0 <= generation.p_no_answer <= 1.0
+        # the reference: one plain forward pass over prompt + abstention, no padding
+        full = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        n = full.shape[1]
+        full = torch.cat([full, torch.tensor([ids])], dim=1)
+        with torch.no_grad():
+            logp = torch.log_softmax(model(full).logits[0].float(), dim=-1)
+        first = logp[n - 1, ids[0]].exp().item()
+        whole = sum(logp[n - 1 + j, t].item() for j, t in enumerate(ids))
+        assert generation.p_no_answer <= first + 1e-6
+        assert math.log(generation.p_no_answer) == pytest.approx(whole, abs=1e-4)
+        # the same number without generation's cache (one forward from scratch)
+        tokenizer.padding_side = "left"
+        batch = tokenizer([prompt], return_tensors="pt", add_special_tokens=False)
+        with torch.no_grad():
+            assert sequence_prob(model, batch, ids)[0] == pytest.approx(
+                generation.p_no_answer, rel=1e-4)
+        # the first token alone is the softmax of the last prompt position
+        with torch.no_grad():
+            assert sequence_prob(model, batch, ids[:1])[0] == pytest.approx(first, abs=1e-5)
