@@ -90,7 +90,7 @@ def guard_section(run_dir: Path) -> str:
                     parts.append(f"<h3>Per-gate ablation: {escape(m)}</h3>")
                     parts.append(_table(
                         ["setting", "F1", "HasAns F1", "NoAns F1", "abstain F1",
-                         "hallucination %"],
+                         "hallucination rate"],
                         [[r["setting"], r["f1"], r.get("HasAns_f1"), r.get("NoAns_f1"),
                           r["abstain_f1"], r["hallucination_rate"]] for r in rows]))
     if not parts:

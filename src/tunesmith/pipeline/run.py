@@ -184,8 +184,8 @@ def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
     metrics = evaluate_run(config, RunLayout(run_dir), console)
     for label, values in metrics.items():
         console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}  "
-                      f"hallucination {values['hallucination_rate']:.1f}%  false abstain "
-                      f"{values['false_abstain_rate']:.1f}%")
+                      f"hallucination {values['hallucination_rate']:.1%}  false abstain "
+                      f"{values['false_abstain_rate']:.1%}")
     return {"metrics": {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
                         for k, d in metrics.items()}}
 

@@ -88,8 +88,8 @@ def test_abstention_scores_by_hand() -> None:
     s = abstention_scores(_examples(), preds)
     assert s["abstain_precision"] == 50.0  # abstained on b (wrong) and c (right)
     assert s["abstain_recall"] == 50.0  # c of {c, d}
-    assert s["hallucination_rate"] == 50.0  # d answered though unanswerable
-    assert s["false_abstain_rate"] == 50.0  # b abstained on though answerable
+    assert s["hallucination_rate"] == 0.5  # d answered though unanswerable
+    assert s["false_abstain_rate"] == 0.5  # b abstained on though answerable
     assert s["abstain_f1"] == 50.0
 
 

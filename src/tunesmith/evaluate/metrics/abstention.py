@@ -22,8 +22,9 @@ from tunesmith.evaluate.metrics.squad_v2 import SquadExample, get_raw_scores
 def abstention_scores(
     examples: Sequence[SquadExample], predictions: Mapping[str, str]
 ) -> dict[str, float]:
-    """Precision, recall and F1 of abstaining (positive = unanswerable), the hallucination
-    rate and the false-abstain rate (percentages, as the SQuAD 2.0 scores are)."""
+    """Precision, recall and F1 of abstaining (positive = unanswerable; percentages, as the
+    SQuAD 2.0 scores are), and the hallucination, false-abstain and answered rates (shares of
+    the questions concerned, 0 to 1)."""
     tp = fp = fn = tn = 0
     for ex in examples:
         should = not ex.has_answer
@@ -41,9 +42,9 @@ def abstention_scores(
         "abstain_recall": 100.0 * recall,
         "abstain_f1": 100.0 * f1,
         "abstained": float(tp + fp),
-        "hallucination_rate": 100.0 * fn / unanswerable if unanswerable else 0.0,
-        "false_abstain_rate": 100.0 * fp / answerable if answerable else 0.0,
-        "answered_rate": 100.0 * (fn + tn) / max(1, len(examples)),
+        "hallucination_rate": fn / unanswerable if unanswerable else 0.0,
+        "false_abstain_rate": fp / answerable if answerable else 0.0,
+        "answered_rate": (fn + tn) / max(1, len(examples)),
     }
 
 
