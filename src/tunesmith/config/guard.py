@@ -76,6 +76,11 @@ class GuardConfig(Section):
         "information is missing or contradictory.",
         description="The system message; '{abstain}' is replaced by abstain_text.",
     )
+    no_answer_threshold: float | None = Field(
+        None, gt=0, lt=1, description="Causal LM: abstain only when the model's probability of "
+        "its whole abstention reply is at least this (0.5: when abstaining is likelier than "
+        "any answer); a greedy abstention below it is generated again with the abstention's "
+        "first token suppressed. null: greedy decoding decides alone.")
     gates: list[str] | None = Field(
         None,
         description="Gates applied at inference (registered names, see docs/guard.md); "

@@ -52,6 +52,8 @@ def answer_records(predictor: Predictor, records: Sequence[QARecord], config: Ru
     answers = generate_answers(predictor, [r.question for r in records],
                                [r.context for r in records], config.guard.system_message(),
                                config.eval.max_new_tokens, config.eval.batch_size,
+                               abstain_text=config.guard.abstain_text,
+                               no_answer_threshold=config.guard.no_answer_threshold,
                                console=console)
     return [a.text for a in answers]
 

@@ -85,7 +85,8 @@ def compute_signals(
     elif predictor.kind == "causal_lm":
         answers = generate_answers(predictor, questions, contexts, g.system_message(),
                                    config.eval.max_new_tokens, config.eval.batch_size,
-                                   scores=True, abstain_text=g.abstain_text, console=console)
+                                   scores=True, abstain_text=g.abstain_text,
+                                   no_answer_threshold=g.no_answer_threshold, console=console)
         for s, answer in zip(signals, answers, strict=True):
             s.answer, s.token_probs = answer.text, answer.token_probs
             s.p_no_answer = answer.p_no_answer

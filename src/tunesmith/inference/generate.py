@@ -19,7 +19,7 @@ tokenizer's chat template) or, with prompts already rendered, :func:`generate`:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -115,56 +115,87 @@ def generate(
     scores: bool = False,
     head: Any = None,
     abstain_text: str | None = None,
+    no_answer_threshold: float | None = None,
     description: str = "generating",
     console: Console | None = None,
 ) -> list[Generation]:
     """Greedy continuations of ``prompts`` (rendered already), in their order.
 
     With ``scores`` and ``abstain_text``, each :class:`Generation` also has ``p_no_answer``.
+    With ``no_answer_threshold`` (and ``abstain_text``) the model abstains only when its
+    probability of the whole abstention reply reaches the threshold: greedy decoding picks the
+    abstention's first token whenever that token is the single likeliest, even when answering
+    is likelier in total, so a greedy abstention below the threshold is generated again with
+    that first token suppressed (``begin_suppress_tokens``).
     """
     tokenizer.padding_side = "left"
     model.eval()
     device = next(model.parameters()).device
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    out: list[Generation] = [Generation("")] * len(prompts)
-    stop = {tokenizer.pad_token_id, tokenizer.eos_token_id}
+    scores = scores or (no_answer_threshold is not None and bool(abstain_text))  # it needs
+    # p_no_answer
     # the generation prompt ends the same way for every prompt: one tokenization serves all
     no_answer = (abstain_token_ids(tokenizer, prompts[0], abstain_text)
                  if scores and abstain_text and prompts else [])
+    out: list[Generation] = [Generation("")] * len(prompts)
     with make_progress(console) as progress:
         task = progress.add_task(description, total=len(prompts), info="")
-        for lo in range(0, len(order), batch_size):
-            index = order[lo : lo + batch_size]
-            batch = tokenizer([prompts[i] for i in index], return_tensors="pt", padding=True,
-                              add_special_tokens=False).to(device)  # the template holds bos
-            gen = model.generate(
-                **batch, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
-                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                return_dict_in_generate=True, output_scores=scores,
-                output_hidden_states=head is not None,
-            )
-            new = gen.sequences[:, batch["input_ids"].shape[1]:]
-            p_head: list[float | None] = [None] * len(index)
-            if head is not None:  # left padding: the prompt ends at the last position
-                hidden = gen.hidden_states[0][-1][:, -1]
-                p_head = torch.softmax(head.to(hidden.device)(hidden), dim=-1)[:, 0].tolist()
-            logprobs = (model.compute_transition_scores(gen.sequences, gen.scores,
-                                                        normalize_logits=True)
-                        if scores else None)
-            p_abstain: list[float | None] = [None] * len(index)
-            if no_answer:  # last: it consumes generation's cache
-                arg = "cache" if hasattr(gen, "cache") else "past_key_values"
-                p_abstain = [*sequence_prob(model, batch, no_answer, getattr(gen, arg, None),
-                                            arg)]
-            for row, i in enumerate(index):
-                keep = [k for k, t in enumerate(new[row].tolist()) if t not in stop]
-                text = tokenizer.decode(new[row][keep], skip_special_tokens=True).strip()
-                probs = ([float(torch.exp(logprobs[row, k])) for k in keep]
-                         if logprobs is not None else [])
-                out[i] = Generation(text, probs, p_head[row], len(keep),
-                                    p_no_answer=p_abstain[row])
-            progress.update(task, advance=len(index))
+        _generate_into(out, range(len(prompts)), model, tokenizer, prompts, device,
+                       max_new_tokens, batch_size, scores, head, no_answer, [],
+                       lambda n: progress.update(task, advance=n))
+        if no_answer_threshold is not None and no_answer and abstain_text:
+            again = [i for i, g in enumerate(out) if g.text.startswith(abstain_text.strip())
+                     and g.p_no_answer is not None and g.p_no_answer < no_answer_threshold]
+            if again:
+                first = [(i, out[i].p_no_answer) for i in again]
+                progress.update(task, total=len(prompts) + len(again),
+                                info=f"{len(again)} answered instead of abstaining")
+                _generate_into(out, again, model, tokenizer, prompts, device, max_new_tokens,
+                               batch_size, scores, head, [], [no_answer[0]],
+                               lambda n: progress.update(task, advance=n))
+                for i, p in first:  # the decision's evidence is the first pass's probability
+                    out[i] = replace(out[i], p_no_answer=p)
     return out
+
+
+def _generate_into(out: list[Generation], indices: Sequence[int], model: Any, tokenizer: Any,
+                   prompts: Sequence[str], device: Any, max_new_tokens: int, batch_size: int,
+                   scores: bool, head: Any, no_answer: Sequence[int],
+                   suppress_first: Sequence[int], advance: Any) -> None:
+    """Greedy generation for ``prompts[i]``, ``i`` in ``indices``, batched by prompt length;
+    each result is written to ``out[i]``."""
+    order = sorted(indices, key=lambda i: len(prompts[i]))
+    stop = {tokenizer.pad_token_id, tokenizer.eos_token_id}
+    extra: dict[str, Any] = {"begin_suppress_tokens": list(suppress_first)} if suppress_first \
+        else {}
+    for lo in range(0, len(order), batch_size):
+        index = order[lo : lo + batch_size]
+        batch = tokenizer([prompts[i] for i in index], return_tensors="pt", padding=True,
+                          add_special_tokens=False).to(device)  # the template holds bos
+        gen = model.generate(
+            **batch, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
+            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            return_dict_in_generate=True, output_scores=scores,
+            output_hidden_states=head is not None, **extra,
+        )
+        new = gen.sequences[:, batch["input_ids"].shape[1]:]
+        p_head: list[float | None] = [None] * len(index)
+        if head is not None:  # left padding: the prompt ends at the last position
+            hidden = gen.hidden_states[0][-1][:, -1]
+            p_head = torch.softmax(head.to(hidden.device)(hidden), dim=-1)[:, 0].tolist()
+        logprobs = (model.compute_transition_scores(gen.sequences, gen.scores,
+                                                    normalize_logits=True)
+                    if scores else None)
+        p_abstain: list[float | None] = [None] * len(index)
+        if no_answer:  # last: it consumes generation's cache
+            arg = "cache" if hasattr(gen, "cache") else "past_key_values"
+            p_abstain = [*sequence_prob(model, batch, no_answer, getattr(gen, arg, None), arg)]
+        for row, i in enumerate(index):
+            keep = [k for k, t in enumerate(new[row].tolist()) if t not in stop]
+            text = tokenizer.decode(new[row][keep], skip_special_tokens=True).strip()
+            probs = ([float(torch.exp(logprobs[row, k])) for k in keep]
+                     if logprobs is not None else [])
+            out[i] = Generation(text, probs, p_head[row], len(keep), p_no_answer=p_abstain[row])
+        advance(len(index))
 
 
 def generate_answers(
@@ -177,6 +208,7 @@ def generate_answers(
     *,
     scores: bool = False,
     abstain_text: str | None = None,
+    no_answer_threshold: float | None = None,
     description: str | None = None,
     console: Console | None = None,
 ) -> list[Generation]:
@@ -186,5 +218,5 @@ def generate_answers(
     prompts = build_prompts(predictor.tokenizer, questions, contexts, system)
     return generate(predictor.model, predictor.tokenizer, prompts, max_new_tokens, batch_size,
                     scores=scores, head=predictor.head, abstain_text=abstain_text,
-                    console=console,
+                    no_answer_threshold=no_answer_threshold, console=console,
                     description=description or f"answering ({predictor.label})")

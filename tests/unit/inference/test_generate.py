@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,9 +14,16 @@ import torch
 from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.inference import build_prompts, generate, generate_answers, load_predictor
-from tunesmith.inference.generate import abstain_token_ids, sequence_prob
+from tunesmith.inference.generate import (
+    Generation,
+    _generate_into,
+    abstain_token_ids,
+    sequence_prob,
+)
 from tunesmith.inference.multitask_head import AnswerabilityHead
 from tunesmith.models.chat import build_messages
+
+generate_module = importlib.import_module("tunesmith.inference.generate")
 
 QUESTIONS = ["Which port does the broker listen on?", "How long is the retention period?",
              "What does photosynthesis convert?"]
@@ -129,3 +138,51 @@ def test_p_no_answer_is_the_models_probability_of_the_abstention(
         # the first token alone is the softmax of the last prompt position
         with torch.no_grad():
             assert sequence_prob(model, batch, ids[:1])[0] == pytest.approx(first, abs=1e-5)
+
+
+def test_suppressing_the_first_token_changes_the_reply(
+        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
+    config = _config(tmp_path)
+    predictor = load_predictor(config, run_with_base(config.run_dir), "base")
+    tokenizer, model = predictor.tokenizer, predictor.model
+    prompts = build_prompts(tokenizer, QUESTIONS, CONTEXTS, config.guard.system_message())
+    tokenizer.padding_side = "left"
+    batch = tokenizer(prompts[:1], return_tensors="pt", add_special_tokens=False)
+    first = int(model.generate(**batch, max_new_tokens=1, do_sample=False,
+                               pad_token_id=tokenizer.pad_token_id)[0, -1])
+    out = [Generation("")]
+    _generate_into(out, [0], model, tokenizer, prompts, torch.device("cpu"), 1, 1, False, None,
+                   [], [first], lambda n: None)
+    again = int(model.generate(**batch, max_new_tokens=1, do_sample=False,
+                               pad_token_id=tokenizer.pad_token_id,
+                               begin_suppress_tokens=[first])[0, -1])
+    assert again != first  # what _generate_into asks generate for
+
+
+def test_no_answer_threshold_regenerates_only_unlikely_abstentions(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        run_with_base: Callable[[Path], Path]) -> None:
+    config = _config(tmp_path)
+    predictor = load_predictor(config, run_with_base(config.run_dir), "base")
+    abstain = config.guard.abstain_text
+    calls: list[tuple[list[int], list[int]]] = []
+    first_pass = [Generation(abstain, p_no_answer=0.3), Generation(abstain, p_no_answer=0.8),
+                  Generation("7420", p_no_answer=0.1)]
+
+    def fake(out: list[Generation], indices: Any, *args: Any) -> None:
+        suppress = list(args[-2])
+        calls.append((list(indices), suppress))
+        for i in indices:
+            out[i] = first_pass[i] if not suppress else Generation("seven days", p_no_answer=0.0)
+
+    monkeypatch.setattr(generate_module, "_generate_into", fake)
+    prompts = build_prompts(predictor.tokenizer, QUESTIONS, CONTEXTS, "")
+    out = generate(predictor.model, predictor.tokenizer, prompts, 4, abstain_text=abstain,
+                   no_answer_threshold=0.5)
+    assert [g.text for g in out] == ["seven days", abstain, "7420"]
+    assert [g.p_no_answer for g in out] == [0.3, 0.8, 0.1]  # the first pass's evidence
+    ids = abstain_token_ids(predictor.tokenizer, prompts[0], abstain)
+    assert calls == [([0, 1, 2], []), ([0], [ids[0]])]
+    calls.clear()
+    generate(predictor.model, predictor.tokenizer, prompts, 4, abstain_text=abstain)
+    assert calls == [([0, 1, 2], [])]  # no threshold: greedy decides alone
