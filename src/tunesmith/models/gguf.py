@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import copy
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -31,6 +30,7 @@ from tunesmith.config.model import ModelConfig
 from tunesmith.models.builtin import GGUFError, check_magic, gguf_source
 from tunesmith.models.tiny import default_cache_root
 from tunesmith.utils.hashing import sha256_file
+from tunesmith.utils.io import publish_folder
 
 # Bump when the conversion changes in a way that makes cached folders stale.
 FORMAT_VERSION = "gguf-v1"
@@ -209,13 +209,7 @@ def convert_gguf(path: Path, cache_root: Path) -> Path:
                           "save": round(time.perf_counter() - t1, 2)},
         }
         (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2))  # written last
-        if target.exists():
-            shutil.rmtree(target)  # an older format's folder
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not _is_complete(target):  # not a concurrent conversion that finished first
-                raise
+        publish_folder(tmp, target, _is_complete)  # an older format's folder is replaced
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -31,6 +31,7 @@ from tunesmith import __version__
 from tunesmith.config.guard import DEFAULT_ABSTAIN_TEXT
 from tunesmith.config.model import ModelConfig, TinyModelConfig
 from tunesmith.models import chat
+from tunesmith.utils.io import publish_folder
 
 # Bump when the build changes in a way that makes cached models stale.
 FORMAT_VERSION = "tiny-v2"
@@ -268,13 +269,7 @@ def build_tiny_model(
             },
         }
         (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2))  # written last
-        if target.exists() and not _is_complete(target):
-            shutil.rmtree(target)  # the leftovers of a build from before the marker existed
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not _is_complete(target):  # not a concurrent build that finished first
-                raise
+        publish_folder(tmp, target, _is_complete)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -81,3 +82,19 @@ def read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+def publish_folder(tmp: Path, target: Path, is_complete: Callable[[Path], bool]) -> None:
+    """Move the finished folder ``tmp`` to ``target`` in one rename (write its marker last).
+
+    A ``target`` that is not complete (an interrupted or older build) is replaced; when a
+    concurrent build published a complete one first, that one stays and ``tmp`` is left for
+    the caller to remove.
+    """
+    if target.exists() and not is_complete(target):
+        shutil.rmtree(target)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        if not is_complete(target):  # not a concurrent build that finished first
+            raise
