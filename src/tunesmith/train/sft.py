@@ -26,7 +26,13 @@ import torch
 from datasets import Dataset
 from rich.console import Console
 from torch import nn
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers import (
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+    set_seed,
+)
 from transformers.trainer_callback import PrinterCallback
 from trl import SFTConfig
 from trl import SFTTrainer as TrlSFTTrainer
@@ -242,6 +248,9 @@ def train_sft(
         method.tokenizer_path = base_model
     tokenizer = load_tokenizer(base_model, revision=config.model.revision,
                                trust_remote_code=config.model.trust_remote_code)
+    # the method's new weights (LoRA's A, an adapter's projections) are drawn before the Trainer
+    # seeds anything: without this, two runs with the same seed started from different weights
+    set_seed(config.seed)
     base = load_causal_lm(base_model, dtype=hardware.torch_dtype, revision=config.model.revision,
                           trust_remote_code=config.model.trust_remote_code,
                           **method.load_kwargs(options))
