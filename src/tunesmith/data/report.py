@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from tunesmith import __version__
-from tunesmith.report.html import format_value
+from tunesmith.report.markup import format_value
 from tunesmith.utils.io import write_text_atomic
 
 _CSS = """

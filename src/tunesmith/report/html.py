@@ -7,8 +7,6 @@ gets a line saying so; a damaged input gets a note; neither stops the rest of th
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,7 +16,17 @@ from typing import Any
 
 from tunesmith import __version__
 from tunesmith.report import plots
-from tunesmith.utils.io import read_json, write_text_atomic
+from tunesmith.report.markup import (
+    MISSING,
+    cell,
+    image,
+    load_section_jsonl,
+    not_run,
+    note,
+    read_json_or_note,
+    table_html,
+)
+from tunesmith.utils.io import write_text_atomic
 from tunesmith.utils.layout import RunLayout
 
 EXAMPLES_PER_MODEL = 20
@@ -28,7 +36,6 @@ _HASH_CHARS = 12
 _METRIC_ORDER = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1",
                  "total", "HasAns_total", "NoAns_total")
 _MODEL_ORDER = ("base", "tuned")
-_MISSING = "—"
 
 _CSS = """
 *{box-sizing:border-box}
@@ -122,100 +129,6 @@ def render_report(run_dir: Path) -> str:
 # -- reading the run folder ------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> tuple[Any, str | None]:
-    """(content, None), or (None, a note) when the file is missing or damaged."""
-    if not path.is_file():
-        return None, None
-    try:
-        return read_json(path), None
-    except (OSError, ValueError) as exc:  # DataFileError and UnicodeDecodeError are ValueErrors
-        return None, f"could not read {path.name}: {exc}"
-
-
-def _read_jsonl_lenient(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
-    """The JSON objects of a JSON Lines file and the numbers of the lines that were not."""
-    rows: list[dict[str, Any]] = []
-    bad: list[int] = []
-    # errors="replace": one mis-encoded byte should cost one line, not the whole section.
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                bad.append(number)
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-            else:
-                bad.append(number)
-    return rows, bad
-
-
-# -- small HTML pieces -----------------------------------------------------------------------
-
-
-def _not_run(what: str, relative: str) -> str:
-    where = f"<code>{escape(relative)}</code>"
-    return f'<p class="missing">{escape(what)} not run yet (no {where}).</p>'
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{escape(text)}</p>'
-
-
-def _skipped_lines_note(relative: str, bad: Sequence[int]) -> str:
-    if not bad:
-        return ""
-    shown = ", ".join(str(n) for n in bad[:10]) + (", …" if len(bad) > 10 else "")
-    noun = "line" if len(bad) == 1 else "lines"
-    return _note(f"Skipped {len(bad)} malformed {noun} of {relative} (line {shown}).")
-
-
-def _image(png: bytes | None, alt: str) -> str:
-    if png is None:
-        return ""
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def format_value(value: Any) -> str:
-    """A cell's text (not yet escaped): ints as counts, floats to 2 decimals, others as JSON."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not plots.is_number(value):
-            return str(value)
-        if value != 0 and (abs(value) < 0.01 or abs(value) >= 1e9):
-            return f"{value:.3g}"  # learning rates, FLOP counts
-        return f"{value:,.2f}"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
-        return ", ".join(format_value(v) for v in value)
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _cell(value: Any, extra_class: str = "") -> str:
-    classes = " ".join(c for c in ("num" if plots.is_number(value) else "", extra_class) if c)
-    attr = f' class="{classes}"' if classes else ""
-    text = _MISSING if value is None else format_value(value)
-    return f"<td{attr}>{escape(text)}</td>"
-
-
-def _table(header: Sequence[str], rows: Iterable[str], numeric_from: int = 1,
-           css_class: str = "") -> str:
-    heads = "".join(
-        f'<th class="num">{escape(h)}</th>' if i >= numeric_from else f"<th>{escape(h)}</th>"
-        for i, h in enumerate(header)
-    )
-    attr = f' class="{css_class}"' if css_class else ""
-    return f"<table{attr}><thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
 def _union_keys(mappings: Iterable[Mapping[str, Any]]) -> list[str]:
     """Keys of all mappings, in order of first appearance (so train, val, test stay in order)."""
     seen: dict[str, None] = {}
@@ -245,30 +158,30 @@ def _stages_body(run_dir: Path) -> str:
     manifests: list[tuple[str, Mapping[str, Any]]] = []
     notes: list[str] = []
     for path in sorted(run_dir.glob("*/manifest.json")):
-        content, problem = _read_json(path)
+        content, problem = read_json_or_note(path)
         if isinstance(content, Mapping):
             manifests.append((path.parent.name, content))
         else:
             notes.append(problem or f"{path.parent.name}/manifest.json is not a JSON object")
     if not manifests and not notes:
-        return _not_run("No stage has been", "*/manifest.json")
+        return not_run("No stage has been", "*/manifest.json")
     # In the order they ran; a manifest without a start time goes last.
     manifests.sort(key=lambda item: (str(item[1].get("started") or "~"), item[0]))
     rows = []
     for folder, manifest in manifests:
         seconds = manifest.get("seconds")
-        duration = _duration(seconds) if plots.is_number(seconds) else _MISSING
-        config_hash = str(manifest.get("config_hash") or "")[:_HASH_CHARS] or _MISSING
+        duration = _duration(seconds) if plots.is_number(seconds) else MISSING
+        config_hash = str(manifest.get("config_hash") or "")[:_HASH_CHARS] or MISSING
         rows.append(
             "<tr>"
             f"<td>{escape(str(manifest.get('stage') or folder))}</td>"
-            f"<td>{escape(str(manifest.get('started') or _MISSING))}</td>"
+            f"<td>{escape(str(manifest.get('started') or MISSING))}</td>"
             f'<td class="num">{escape(duration)}</td>'
             f"<td><code>{escape(config_hash)}</code></td>"
             "</tr>"
         )
-    table = _table(["stage", "started", "duration", "config hash"], rows, numeric_from=2)
-    return table + "".join(_note(n) for n in notes)
+    table = table_html(["stage", "started", "duration", "config hash"], rows, numeric_from=2)
+    return table + "".join(note(n) for n in notes)
 
 
 def _duration(seconds: float) -> str:
@@ -283,11 +196,11 @@ def _duration(seconds: float) -> str:
 
 def _load_section_json(run_dir: Path, relative: str, stage: str) -> tuple[Any, str | None]:
     """(the parsed file, None), or (None, the HTML to show instead)."""
-    value, problem = _read_json(run_dir / relative)
+    value, problem = read_json_or_note(run_dir / relative)
     if problem:
-        return None, _note(problem)
+        return None, note(problem)
     if value is None:
-        return None, _not_run(stage, relative)
+        return None, not_run(stage, relative)
     return value, None
 
 
@@ -296,7 +209,7 @@ def _data_body(run_dir: Path) -> str:
     if instead is not None:
         return instead
     if not isinstance(stats, Mapping):
-        return _note("data/stats.json is not a JSON object")
+        return note("data/stats.json is not a JSON object")
     link = ""
     if RunLayout(run_dir).data_report.is_file():
         # quality control, review, balance and length histograms live in the data report
@@ -332,37 +245,23 @@ def render_stats(stats: Mapping[str, Any]) -> str:
     if by_split:
         columns = _union_keys(by_split.values())
         rows = (f"<tr><th>{escape(name)}</th>"
-                + "".join(_cell(section.get(c)) for c in columns) + "</tr>"
+                + "".join(cell(section.get(c)) for c in columns) + "</tr>"
                 for name, section in by_split.items())
-        parts.append(_table(["", *columns], rows))
+        parts.append(table_html(["", *columns], rows))
     for name, grid in grids.items():
         columns = _union_keys(grid.values())
         rows = (f"<tr><th>{escape(str(row))}</th>"
-                + "".join(_cell(values.get(c)) for c in columns) + "</tr>"
+                + "".join(cell(values.get(c)) for c in columns) + "</tr>"
                 for row, values in grid.items())
-        parts.append(f"<h3>{escape(name)}</h3>" + _table(["", *columns], rows))
+        parts.append(f"<h3>{escape(name)}</h3>" + table_html(["", *columns], rows))
     if others:
-        rows = (f"<tr><th>{escape(k)}</th>{_cell(v)}</tr>" for k, v in others)
-        parts.append(_table(["", "value"], rows))
-    return "\n".join(parts) or _note("data/stats.json is empty")
-
-
-def _load_section_jsonl(
-    run_dir: Path, relative: str, stage: str
-) -> tuple[list[dict[str, Any]], str] | str:
-    """(records, note on skipped lines), or the HTML to show instead when there is no file."""
-    path = run_dir / relative
-    if not path.is_file():
-        return _not_run(stage, relative)
-    try:
-        records, bad = _read_jsonl_lenient(path)
-    except OSError as exc:
-        return _note(f"could not read {relative}: {exc}")
-    return records, _skipped_lines_note(relative, bad)
+        rows = (f"<tr><th>{escape(k)}</th>{cell(v)}</tr>" for k, v in others)
+        parts.append(table_html(["", "value"], rows))
+    return "\n".join(parts) or note("data/stats.json is empty")
 
 
 def _training_body(run_dir: Path) -> str:
-    loaded = _load_section_jsonl(run_dir, "train/metrics.jsonl", "Training")
+    loaded = load_section_jsonl(run_dir, "train/metrics.jsonl", "Training")
     if isinstance(loaded, str):
         return loaded
     records, skipped = loaded
@@ -370,8 +269,8 @@ def _training_body(run_dir: Path) -> str:
     loss_png = plots.loss_curve_png(records)
     if loss_png is None:
         parts.append('<p class="missing">No loss values logged yet.</p>')
-    parts.append(_image(loss_png, "training and eval loss against step"))
-    parts.append(_image(plots.learning_rate_png(records), "learning rate against step"))
+    parts.append(image(loss_png, "training and eval loss against step"))
+    parts.append(image(plots.learning_rate_png(records), "learning rate against step"))
     parts.append(_training_summary(records))
     return "\n".join(p for p in parts if p)
 
@@ -392,8 +291,8 @@ def _training_summary(records: Sequence[Mapping[str, Any]]) -> str:
         facts.extend((str(k), v) for k, v in summary.items() if _is_scalar(v))
     if not facts:
         return ""
-    rows = (f"<tr><th>{escape(k)}</th>{_cell(v)}</tr>" for k, v in facts)
-    return "<h3>Summary</h3>" + _table(["", "value"], rows)
+    rows = (f"<tr><th>{escape(k)}</th>{cell(v)}</tr>" for k, v in facts)
+    return "<h3>Summary</h3>" + table_html(["", "value"], rows)
 
 
 def _in_model_order(names: Iterable[str]) -> list[str]:
@@ -411,8 +310,8 @@ def _evaluation_body(run_dir: Path) -> str:
     if instead is not None:
         return instead
     if not isinstance(metrics, Mapping) or not _models(metrics):
-        return _note("eval/metrics.json holds no per-model scores")
-    return render_metric_table(metrics) + _image(plots.metric_bars_png(
+        return note("eval/metrics.json holds no per-model scores")
+    return render_metric_table(metrics) + image(plots.metric_bars_png(
         {m: metrics[m] for m in _models(metrics)}), "scores per model")
 
 
@@ -431,17 +330,17 @@ def render_metric_table(metrics: Mapping[str, Any]) -> str:
         if not any(_is_scalar(v) and v is not None for v in values):
             continue  # nested extras (e.g. per-kind breakdowns) do not fit a score table
         base, tuned = scores["base"].get(key), scores["tuned"].get(key)
-        rows.append(f"<tr><th>{escape(key)}</th>" + "".join(_cell(v) for v in values)
+        rows.append(f"<tr><th>{escape(key)}</th>" + "".join(cell(v) for v in values)
                     + _delta_cell(key, base, tuned) + "</tr>")
-    table = _table(["metric", *columns, "Δ (tuned − base)"], rows)
+    table = table_html(["metric", *columns, "Δ (tuned − base)"], rows)
     missing = [m for m in _MODEL_ORDER if m not in present]
-    notes = "".join(_note(f"No {m} scores in eval/metrics.json.") for m in missing)
+    notes = "".join(note(f"No {m} scores in eval/metrics.json.") for m in missing)
     return table + notes
 
 
 def _delta_cell(key: str, base: Any, tuned: Any) -> str:
     if not (plots.is_number(base) and plots.is_number(tuned)):
-        return f'<td class="num">{_MISSING}</td>'
+        return f'<td class="num">{MISSING}</td>'
     delta = tuned - base
     counts = isinstance(base, int) and isinstance(tuned, int)
     text = f"{delta:+,}" if counts else f"{delta:+,.2f}"
@@ -467,7 +366,7 @@ def _text_or_placeholder(text: str, placeholder: str) -> str:
 
 
 def _examples_body(run_dir: Path) -> str:
-    loaded = _load_section_jsonl(run_dir, "eval/predictions.jsonl", "Evaluation")
+    loaded = load_section_jsonl(run_dir, "eval/predictions.jsonl", "Evaluation")
     if isinstance(loaded, str):
         return loaded
     records, skipped = loaded
@@ -484,7 +383,7 @@ def _examples_body(run_dir: Path) -> str:
         shown = rows[:EXAMPLES_PER_MODEL]
         parts.append(f"<h3>{escape(model)} "
                      f'<span class="meta">({len(shown)} of {len(rows)})</span></h3>')
-        parts.append(_table(["kind", "question", "gold", "prediction", "F1"],
+        parts.append(table_html(["kind", "question", "gold", "prediction", "F1"],
                             (_example_row(r) for r in shown), numeric_from=4,
                             css_class="examples"))
     return "\n".join(p for p in parts if p)
@@ -517,7 +416,7 @@ def _side_by_side(base: Sequence[Mapping[str, Any]], tuned: Sequence[Mapping[str
         for b, t in pairs)
     return (f"<h3>base and tuned side by side "
             f'<span class="meta">({len(pairs)} of {len(base)})</span></h3>'
-            + _table(["question", "context (start)", "reference", "base", "tuned"], rows,
+            + table_html(["question", "context (start)", "reference", "base", "tuned"], rows,
                      numeric_from=5, css_class="examples"))
 
 
@@ -529,6 +428,6 @@ def _example_row(record: Mapping[str, Any]) -> str:
         f"<td>{escape(str(record.get('question') or ''))}</td>"
         f"<td>{_text_or_placeholder(_gold_text(record.get('answers')), '(no answer)')}</td>"
         f"<td>{_text_or_placeholder(str(record.get('prediction') or ''), '(empty)')}</td>"
-        f"{_cell(float(f1) if plots.is_number(f1) else None)}"
+        f"{cell(float(f1) if plots.is_number(f1) else None)}"
         "</tr>"
     )
