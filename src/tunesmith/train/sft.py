@@ -99,29 +99,24 @@ class SFTTrainer(TrlSFTTrainer):
         # ask only when someone reads them (an extra loss, or the caller)
         want = return_outputs or (model.training and bool(self.extra_losses))
         if self._head_at_supervised_positions(model, want):
-            loss = self._supervised_loss(model, inputs, num_items_in_batch)
-            if model.training:
-                extra = self.method.extra_loss(model)
-                if extra is not None:
-                    loss = loss + extra
-            return loss
-        smoother = self.label_smoother
-        if not model.training:
-            self.label_smoother = None  # scored unsmoothed (see the class docstring)
-        try:
-            result = super().compute_loss(model, inputs, return_outputs=want,
-                                          num_items_in_batch=num_items_in_batch)
-        finally:
-            self.label_smoother = smoother
-        loss, outputs = result if want else (result, None)
+            loss, outputs = self._supervised_loss(model, inputs, num_items_in_batch), None
+        else:
+            smoother = self.label_smoother
+            if not model.training:
+                self.label_smoother = None  # scored unsmoothed (see the class docstring)
+            try:
+                result = super().compute_loss(model, inputs, return_outputs=want,
+                                              num_items_in_batch=num_items_in_batch)
+            finally:
+                self.label_smoother = smoother
+            loss, outputs = result if want else (result, None)
         if model.training:
             extra = self.method.extra_loss(model)
             if extra is not None:
                 loss = loss + extra
-            for term in self.extra_losses:
+            for term in self.extra_losses:  # none on the supervised-head path (want is False)
                 loss = loss + term(model, inputs, outputs)
         return (loss, outputs) if return_outputs else loss
-
 
     def _head_at_supervised_positions(self, model: nn.Module, want_outputs: bool) -> bool:
         """train.losses on the CPU, where TRL's fused head scores every position; TRL's own
