@@ -121,7 +121,8 @@ def generate(
 ) -> list[Generation]:
     """Greedy continuations of ``prompts`` (rendered already), in their order.
 
-    With ``scores`` and ``abstain_text``, each :class:`Generation` also has ``p_no_answer``.
+    With ``abstain_text`` and ``scores`` (or ``no_answer_threshold``), each
+    :class:`Generation` also has ``p_no_answer``.
     With ``no_answer_threshold`` (and ``abstain_text``) the model abstains only when its
     probability of the whole abstention reply reaches the threshold: greedy decoding picks the
     abstention's first token whenever that token is the single likeliest, even when answering
@@ -131,11 +132,12 @@ def generate(
     tokenizer.padding_side = "left"
     model.eval()
     device = next(model.parameters()).device
-    scores = scores or (no_answer_threshold is not None and bool(abstain_text))  # it needs
-    # p_no_answer
-    # the generation prompt ends the same way for every prompt: one tokenization serves all
+    # p_no_answer for the caller (with scores) or for the threshold's decision; the per-token
+    # probabilities only when asked for. The generation prompt ends the same way for every
+    # prompt: one tokenization serves all
+    want_p = scores or no_answer_threshold is not None
     no_answer = (abstain_token_ids(tokenizer, prompts[0], abstain_text)
-                 if scores and abstain_text and prompts else [])
+                 if want_p and abstain_text and prompts else [])
     out: list[Generation] = [Generation("")] * len(prompts)
     with make_progress(console) as progress:
         task = progress.add_task(description, total=len(prompts), info="")
