@@ -71,7 +71,7 @@ def _run_model(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     if config.model.is_tiny:
         # the built-in base pre-trains on the training documents only: the test documents
         # stay unseen, as they would be for a real base model
-        train_docs = set(read_json(run_dir / "data" / "splits.json")["train"])
+        train_docs = set(read_json(RunLayout(run_dir).splits_json)["train"])
         texts = [_HEADING_MARK.sub("", d.text) for d in load_documents(config).documents
                  if d.id in train_docs]
     base = resolve_base_model(config.model, texts, config.seed)
@@ -106,8 +106,9 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     from tunesmith.train.multitask import build_multitask
 
     layout = RunLayout(run_dir)
-    multitask = build_multitask(config, layout.base_model())  # guard.multitask_lambda > 0
-    result = train_sft(config, layout.base_model(), layout.data_dir, layout.train_dir, console,
+    base = layout.base_model()
+    multitask = build_multitask(config, base)  # guard.multitask_lambda > 0
+    result = train_sft(config, base, layout.data_dir, layout.train_dir, console,
                        extra_losses=[multitask] if multitask else None)
     if multitask is not None:
         multitask.save(layout.train_dir)  # the answerability head, beside the adapter
@@ -179,15 +180,19 @@ def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
         guarded = evaluate_guarded(config, run_dir, console)  # the guard's gates applied
         for label, values in guarded.items():
             console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}")
-        return {"metrics": {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
-                            for k, d in guarded.items()}}
+        return {"metrics": _numbers(guarded)}
     metrics = evaluate_run(config, RunLayout(run_dir), console)
     for label, values in metrics.items():
         console.print(f"  eval: {label}: EM {values['exact']:.2f}  F1 {values['f1']:.2f}  "
                       f"hallucination {values['hallucination_rate']:.1%}  false abstain "
                       f"{values['false_abstain_rate']:.1%}")
-    return {"metrics": {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
-                        for k, d in metrics.items()}}
+    return {"metrics": _numbers(metrics)}
+
+
+def _numbers(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each model's numeric metrics, for the manifest (curves and tables stay in the files)."""
+    return {k: {m: v for m, v in d.items() if isinstance(v, (int, float))}
+            for k, d in metrics.items()}
 
 
 def _plan_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
