@@ -34,26 +34,17 @@ from tunesmith.data.schema import QARecord, read_records
 
 # loading and prediction live in the inference layer; re-exported for existing callers
 from tunesmith.inference.encoder import (
-    ENCODER_TASKS,
     HEAD_FILE,
-    MINILM_NAMES,
     TASK_FILE,
     EncoderError,
-    SpanPrediction,
-    encoder_path,
     load_encoder,
-    load_trained_encoder,
-    predict_spans,
-    predict_unanswerable,
     task_head,
 )
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
 from tunesmith.train.hardware import choose_hardware, evaluation_plan, shared_training_kwargs
 from tunesmith.utils.io import write_json_atomic
 
-__all__ = ["ENCODER_TASKS", "MINILM_NAMES", "EncoderError", "EncoderResult", "SpanPrediction",
-           "encoder_path", "load_encoder", "load_trained_encoder", "predict_spans",
-           "predict_unanswerable", "prepare_with_method", "save_encoder", "train_encoder",
+__all__ = ["EncoderResult", "prepare_with_method", "save_encoder", "train_encoder",
            "train_encoder_task", "train_rejection_head"]
 
 

@@ -28,18 +28,12 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
-# the head's module and loading are inference's; re-exported for existing callers
-from tunesmith.inference.multitask_head import (
-    HEAD_CONFIG,
-    HEAD_FILE,
-    AnswerabilityHead,
-    load_head,
-)
+# the head's module and loading are inference's
+from tunesmith.inference.multitask_head import HEAD_CONFIG, HEAD_FILE, AnswerabilityHead
 from tunesmith.utils.io import write_json_atomic
 
-__all__ = ["HEAD_CONFIG", "HEAD_FILE", "AnswerabilityHead", "MultitaskLoss", "abstain_matcher",
-           "answerability_targets", "build_multitask", "confidence_kl", "load_head",
-           "prompt_end_positions"]
+__all__ = ["MultitaskLoss", "abstain_matcher", "answerability_targets", "build_multitask",
+           "confidence_kl", "prompt_end_positions"]
 
 
 def answerability_targets(labels: torch.Tensor, smoothing: float) -> torch.Tensor:

@@ -71,7 +71,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
 
 
 def test_windows_put_labels_on_the_answer_or_cls() -> None:
-    from tunesmith.train.encoder import load_encoder, qa_train_features
+    from tunesmith.inference.encoder import load_encoder
+    from tunesmith.train.encoder import qa_train_features
 
     _, tokenizer = load_encoder("all-MiniLM-L6-v2", "extractive_qa")
     records = _records()
@@ -86,7 +87,7 @@ def test_windows_put_labels_on_the_answer_or_cls() -> None:
 
 
 def test_saved_model_reloads_identically(run: RunConfig) -> None:
-    from tunesmith.train.encoder import load_trained_encoder
+    from tunesmith.inference.encoder import load_trained_encoder
 
     task_dir = run.run_dir / "train" / "extractive_qa"
     m1, tok, info = load_trained_encoder(task_dir)

@@ -32,8 +32,8 @@ def test_peft_method_trains_an_encoder_task(tmp_path: Path, method: str, task: s
     from rich.console import Console
 
     from tunesmith.guard.stages import run_train_extras
+    from tunesmith.inference.encoder import load_encoder, load_trained_encoder
     from tunesmith.methods.peft_methods import peft_task_type
-    from tunesmith.train.encoder import load_encoder, load_trained_encoder
 
     config = RunConfig.model_validate({
         "name": "enc", "output_dir": str(tmp_path / "runs"),

@@ -153,7 +153,8 @@ def test_encoder_workflow_stops_early_too(data_dir: Path, tmp_path: Path) -> Non
 
     from tunesmith.config import RunConfig
     from tunesmith.data.schema import read_records
-    from tunesmith.train.encoder import encoder_path, train_encoder_task
+    from tunesmith.inference.encoder import encoder_path
+    from tunesmith.train.encoder import train_encoder_task
 
     tokenizer = AutoTokenizer.from_pretrained(encoder_path("all-MiniLM-L6-v2"))
     bert = BertForQuestionAnswering(BertConfig(
