@@ -41,7 +41,7 @@ from trl.trainer.utils import add_fused_lm_head
 from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
 from tunesmith.config import RunConfig
-from tunesmith.data.schema import read_records
+from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.methods import METHODS, TuningMethod
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
@@ -62,7 +62,14 @@ from tunesmith.utils.io import write_json_atomic
 METHOD_FILE = "tunesmith_method.json"  # beside what the method saves: which method loads it
 
 ExtraLoss = Callable[[nn.Module, dict[str, Any], Any], torch.Tensor]
-"""``(model, inputs, outputs) -> scalar``: a term added to the training loss (multi-task heads)."""
+"""``(model, inputs, outputs) -> scalar``: a term added to the training loss (multi-task heads,
+a forgetting penalty). A term that never reads ``outputs`` sets the attribute
+``needs_outputs = False``: it is then called with ``outputs=None`` and the loss keeps the fast
+supervised-head path (``train.losses``)."""
+
+
+def _needs_outputs(term: ExtraLoss) -> bool:
+    return bool(getattr(term, "needs_outputs", True))
 
 
 @dataclass
@@ -97,7 +104,8 @@ class SFTTrainer(TrlSFTTrainer):
                      num_items_in_batch: Any = None) -> Any:
         # TRL rebuilds the full logits in one more forward pass when asked for the outputs:
         # ask only when someone reads them (an extra loss, or the caller)
-        want = return_outputs or (model.training and bool(self.extra_losses))
+        want = return_outputs or (model.training
+                                   and any(_needs_outputs(t) for t in self.extra_losses))
         if self._head_at_supervised_positions(model, want):
             loss, outputs = self._supervised_loss(model, inputs, num_items_in_batch), None
         else:
@@ -114,7 +122,7 @@ class SFTTrainer(TrlSFTTrainer):
             extra = self.method.extra_loss(model)
             if extra is not None:
                 loss = loss + extra
-            for term in self.extra_losses:  # none on the supervised-head path (want is False)
+            for term in self.extra_losses:  # outputs is None on the supervised-head path
                 loss = loss + term(model, inputs, outputs)
         return (loss, outputs) if return_outputs else loss
 
@@ -224,8 +232,15 @@ def train_sft(
     out_dir: Path,
     console: Console | None = None,
     extra_losses: list[ExtraLoss] | None = None,
+    extra_records: list[QARecord] | None = None,
+    callbacks: list[TrainerCallback] | None = None,
 ) -> TrainResult:
-    train_records = read_records(data_dir / "train.jsonl")
+    """Train ``config``'s method on ``data_dir``'s splits and save it under ``out_dir``.
+
+    ``extra_records`` join the training split (replay of general examples against forgetting);
+    ``callbacks`` join the Trainer's (a schedule for an extra loss's weight, for example).
+    """
+    train_records = read_records(data_dir / "train.jsonl") + list(extra_records or [])
     val_records = read_records(data_dir / "val.jsonl")
     if not train_records:
         raise ValueError(f"{data_dir / 'train.jsonl'}: no training records")
@@ -297,7 +312,7 @@ def train_sft(
             extra_losses=extra_losses,
             callbacks=[RichProgressCallback(f"fine-tuning ({config.method.name})", console),
                        MetricsFileCallback(out_dir / "metrics.jsonl"),
-                       StepHooksCallback(method.step_hooks(model))],
+                       StepHooksCallback(method.step_hooks(model)), *(callbacks or [])],
         )
     trainer.remove_callback(PrinterCallback)  # our bar and metrics.jsonl report the logs
     metrics: dict[str, Any] = {
