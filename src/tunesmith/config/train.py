@@ -52,6 +52,13 @@ class TrainConfig(Section):
     group_by_length: bool = Field(
         True, description="Batch records of similar length together (transformers' "
         "LengthGroupedSampler): less padding to compute, the same records every epoch.")
+    shared_context: bool | Literal["auto"] = Field(
+        "auto", description="Compute each context once for all the records asked about it: "
+        "their common prefix once, each record's question and answer as a branch under a 4-D "
+        "attention mask (train.packing; the same loss, about half the tokens on generated "
+        "Q&A). 'auto': on where the loss takes the LM head at supervised positions only (the "
+        "CPU; no label smoothing, no extra loss that reads the logits, no prompt-learning "
+        "method).")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
         "cosine", description="Learning-rate schedule after warmup."
     )
@@ -87,3 +94,11 @@ class TrainConfig(Section):
         "on a GPU; on a CPU-only machine the state is already there and this does nothing.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept.")
     logging_steps: int = Field(10, ge=1, description="Log the training loss every N steps.")
+    # experiment tracking (docs/training.md, "Tracking"): what the Trainer logs goes there too
+    report_to: list[Literal["tensorboard", "mlflow"]] = Field(
+        default_factory=list, description="Experiment trackers: tensorboard (event files under "
+        "runs/<name>/train/), mlflow (params, metrics, the config and the report, in a local "
+        "store under runs/<name>/mlflow/ unless train.mlflow_tracking_uri names another).")
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI (a server, or sqlite:///path.db); null: "
+        "sqlite:///runs/<name>/mlflow/mlflow.db with artifacts beside it.")

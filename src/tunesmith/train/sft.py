@@ -56,6 +56,15 @@ from tunesmith.train.hardware import (
 )
 from tunesmith.train.losses import accepts_logits_to_keep, supervised_loss
 from tunesmith.train.optim import choose_optimizer
+from tunesmith.train.packing import (
+    SharedPrefixCollator,
+    TokenizedExample,
+    fill_bins,
+    index_dataset,
+    is_shared_batch,
+    share_prefixes,
+    tokenize_example,
+)
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic
 
@@ -99,6 +108,7 @@ class SFTTrainer(TrlSFTTrainer):
         self.method = method
         self.extra_losses = list(extra_losses or [])
         self.supervised_head: bool | None = None  # decided at the first batch
+        self.computed_tokens = 0  # tokens the shared-context batches ran (records hold more)
 
     def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -106,8 +116,21 @@ class SFTTrainer(TrlSFTTrainer):
         # ask only when someone reads them (an extra loss, or the caller)
         want = return_outputs or (model.training
                                    and any(_needs_outputs(t) for t in self.extra_losses))
+        tokens = None
+        if is_shared_batch(inputs):
+            inputs = dict(inputs)
+            tokens = int(inputs.pop("record_tokens"))
+            computed = int(inputs.pop("computed_tokens"))
+            if not self._head_at_supervised_positions(model, want):
+                raise TunesmithError("train.shared_context: a shared-context batch reached a "
+                                     "loss that needs every position's logits; set "
+                                     "train.shared_context: false")
+            if model.training:  # the Trainer would count a 4-D mask's entries: count here
+                self.state.num_input_tokens_seen += tokens
+                self.computed_tokens += computed
         if self._head_at_supervised_positions(model, want):
-            loss, outputs = self._supervised_loss(model, inputs, num_items_in_batch), None
+            loss = self._supervised_loss(model, inputs, num_items_in_batch, tokens)
+            outputs = None
         else:
             smoother = self.label_smoother
             if not model.training:
@@ -138,8 +161,9 @@ class SFTTrainer(TrlSFTTrainer):
                 and self.compute_loss_func is None and nll)
 
     def _supervised_loss(self, model: nn.Module, inputs: dict[str, Any],
-                         num_items_in_batch: Any) -> torch.Tensor:
-        """The loss, and the metrics TRL logs for it (entropy, token accuracy, tokens seen)."""
+                         num_items_in_batch: Any, tokens: int | None = None) -> torch.Tensor:
+        """The loss, and the metrics TRL logs for it (entropy, token accuracy, tokens seen;
+        ``tokens``: the batch's records' tokens, where its mask does not count them)."""
         mode = "train" if model.training else "eval"
         result = supervised_loss(model, inputs, num_items_in_batch)
         loss = result.loss
@@ -153,7 +177,8 @@ class SFTTrainer(TrlSFTTrainer):
         self._metrics[mode]["mean_token_accuracy"].append(
             (correct / num_valid).item() if num_valid else 0.0)
         if mode == "train":
-            self._total_train_tokens += gather(inputs["attention_mask"].sum()).sum().item()
+            seen = inputs["attention_mask"].sum() if tokens is None else torch.tensor(tokens)
+            self._total_train_tokens += gather(seen).sum().item()
         self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
         return loss
 
@@ -246,18 +271,20 @@ def train_sft(
         raise ValueError(f"{data_dir / 'train.jsonl'}: no training records")
     hardware = choose_hardware(config.train)
     optimizer = choose_optimizer(config.train, hardware.device)
+    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
+                               trust_remote_code=config.model.trust_remote_code)
 
-    train_ds = Dataset.from_list(to_examples(train_records, config.guard))
-    eval_ds = Dataset.from_list(to_examples(val_records, config.guard)) if val_records else None
+    # the records as TRL's prompt/completion examples, or packed by context (train.packing)
+    shared, shared_why = shared_context_applies(config, hardware, extra_losses)
+    data = (_shared_data(tokenizer, train_records, val_records, config) if shared
+            else _plain_data(train_records, val_records, config))
 
     # the method: built from the registry, told the schedule, asked how to load the base
     options = config.method.options
     method = METHODS.get(config.method.name)()
-    method.total_steps = planned_steps(len(train_ds), config)
+    method.total_steps = planned_steps(data.n_units, config)
     if hasattr(method, "tokenizer_path"):  # soft prompts initialised from text
         method.tokenizer_path = base_model
-    tokenizer = load_tokenizer(base_model, revision=config.model.revision,
-                               trust_remote_code=config.model.trust_remote_code)
     # the method's new weights (LoRA's A, an adapter's projections) are drawn before the Trainer
     # seeds anything: without this, two runs with the same seed started from different weights
     set_seed(config.seed)
@@ -266,13 +293,21 @@ def train_sft(
                           **method.load_kwargs(options))
     model = method.prepare(base, options)
     trainable, total = count_parameters(model)
+    if shared and not accepts_logits_to_keep(model):  # a prompt-learning method shifts positions
+        if config.train.shared_context is True:
+            raise TunesmithError(f"train.shared_context: method {config.method.name} prepends "
+                                 "virtual tokens, so records cannot share positions; set it "
+                                 "to auto or false")
+        shared, shared_why = False, f"shared context off: {config.method.name} prepends tokens"
+        data = _plain_data(train_records, val_records, config)
+    train_ds, eval_ds = data.train, data.eval
 
     t = config.train
     if t.label_smoothing and "deepspeed" in optimizer.kwargs:
         raise TunesmithError("train.label_smoothing: TRL does not support label smoothing "
                              "under DeepSpeed (train.offload_optimizer); set one of them off")
     # evaluation, checkpoints (seed: every 1000 steps or 0.3 epoch) and early stopping
-    schedule = evaluation_plan(t, len(train_ds), has_eval=eval_ds is not None)
+    schedule = evaluation_plan(t, data.n_units, has_eval=eval_ds is not None)
     checkpoint_dir = out_dir / "checkpoints"
     fingerprint = sha256_json({
         "config": config.model_dump(include={"model", "method", "train", "guard", "seed"}),
@@ -290,11 +325,14 @@ def train_sft(
         max_length=t.max_length,
         **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
-        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        train_sampling_strategy="group_by_length" if t.group_by_length and not shared
+        else "random",  # a shared-context bin is already one batch of its own
         **schedule.kwargs,  # with save_total_limit
         label_smoothing_factor=t.label_smoothing,
-        include_num_input_tokens_seen="non_padding",
-        **shared_training_kwargs(t, hardware, config.seed, len(train_ds)),
+        # shared-context batches count their records' tokens in compute_loss
+        include_num_input_tokens_seen="no" if shared else "non_padding",
+        **{**shared_training_kwargs(t, hardware, config.seed, data.n_units),
+           **data.trainer_kwargs},
         **optimizer.kwargs,
     )
     with warnings.catch_warnings():
@@ -308,6 +346,7 @@ def train_sft(
             train_dataset=train_ds,
             eval_dataset=eval_ds,
             processing_class=tokenizer,
+            data_collator=data.collator,
             method=method,
             extra_losses=extra_losses,
             callbacks=[RichProgressCallback(f"fine-tuning ({config.method.name})", console),
@@ -335,6 +374,8 @@ def train_sft(
     runtime = float(output.metrics.get("train_runtime") or 0.0)
     metrics["train_tokens"] = seen
     metrics["train_tokens_per_second"] = seen / runtime if runtime > 0 else None
+    if shared:  # the tokens the shared-context batches ran, of the records' `seen`
+        metrics["train_tokens_computed"] = trainer.computed_tokens
     if eval_ds is not None:
         metrics.update(trainer.evaluate())
     MetricsFileCallback(out_dir / "metrics.jsonl").on_log(
@@ -346,10 +387,87 @@ def train_sft(
                      {"name": config.method.name, "options": options.model_dump(mode="json"),
                       "tunesmith_version": __version__, "trainable_params": trainable,
                       "total_params": total})
-    reasons = [*hardware.reasons, *optimizer.reasons, *schedule.reasons]
+    reasons = [*hardware.reasons, shared_why, *data.reasons, *optimizer.reasons,
+               *schedule.reasons]
     if t.label_smoothing:
         reasons.append(f"label smoothing {t.label_smoothing:g} on the training loss")
     return TrainResult(adapter_dir, metrics, hardware, resume, reasons)
+
+
+@dataclass
+class TrainingData:
+    """What the Trainer trains and scores on, and how many records-per-batch units it holds."""
+
+    train: Any
+    eval: Any
+    n_units: int  # planned steps = n_units / (batch_size x accumulation), as with records
+    collator: Any = None  # None: TRL's own
+    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+
+def shared_context_applies(config: RunConfig, hardware: HardwareChoice,
+                           extra_losses: list[ExtraLoss] | None) -> tuple[bool, str]:
+    """Whether records of one context share a row (``train.shared_context``), and why.
+
+    Shared rows need the loss that takes the LM head at supervised positions only (on the
+    CPU, ``SFTTrainer._head_at_supervised_positions``): TRL's own loss reads every position.
+    """
+    t = config.train
+    if t.shared_context is False:
+        return False, "shared context off: set in the config"
+    blockers = [why for why, blocked in (
+        ("the GPU takes TRL's loss (fused LM head)", hardware.device != "cpu"),
+        ("label smoothing reads every position's logits", t.label_smoothing > 0),
+        ("an extra loss reads the model's outputs",
+         any(_needs_outputs(term) for term in extra_losses or [])),
+    ) if blocked]
+    if blockers and t.shared_context is True:
+        raise TunesmithError(f"train.shared_context: true cannot apply: {blockers[0]}; set it "
+                             "to auto or false")
+    if blockers:
+        return False, f"shared context off: {blockers[0]}"
+    return True, "shared context on: each context computed once for its records (train.packing)"
+
+
+def _plain_data(train_records: list[QARecord], val_records: list[QARecord],
+                config: RunConfig) -> TrainingData:
+    train = Dataset.from_list(to_examples(train_records, config.guard))
+    val = Dataset.from_list(to_examples(val_records, config.guard)) if val_records else None
+    return TrainingData(train, val, len(train))
+
+
+def _shared_data(tokenizer: Any, train_records: list[QARecord], val_records: list[QARecord],
+                 config: RunConfig) -> TrainingData:
+    """Bins of shared-context rows, ``batch_size`` records each; the validation split stays
+    one record per row (its loss is scored as the plain path scores it)."""
+    t = config.train
+    kept: list[tuple[QARecord, TokenizedExample]] = []
+    for record, example in zip(train_records, to_examples(train_records, config.guard),
+                               strict=True):
+        tokenized = tokenize_example(tokenizer, example, t.max_length)
+        if tokenized is not None:  # TRL drops a record whose answer max_length cuts off
+            kept.append((record, tokenized))
+    if not kept:
+        raise TunesmithError(f"train.max_length {t.max_length}: every training record's answer "
+                             "is cut off; raise it")
+    rows = share_prefixes([example for _, example in kept],
+                          [record.context for record, _ in kept], max_branches=t.batch_size)
+    bins = fill_bins(rows, t.batch_size)
+    val = [e for e in (tokenize_example(tokenizer, x, t.max_length)
+                       for x in to_examples(val_records, config.guard)) if e is not None]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    record_tokens = sum(row.record_tokens for row in rows)
+    computed = sum(len(row) for row in rows)
+    why = (f"shared context: {len(kept)} records in {len(rows)} rows and {len(bins)} batches; "
+           f"{computed:,} tokens to compute instead of {record_tokens:,}")
+    return TrainingData(
+        index_dataset("bin", len(bins)), index_dataset("example", len(val)) if val else None,
+        len(bins) * t.batch_size, SharedPrefixCollator(pad, bins, val),
+        # one bin is one batch; TRL neither re-tokenizes nor drops the bins' columns
+        {"per_device_train_batch_size": 1, "remove_unused_columns": False,
+         "dataset_kwargs": {"skip_prepare_dataset": True}},
+        [why])
 
 
 def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,
