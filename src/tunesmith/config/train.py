@@ -96,9 +96,10 @@ class TrainConfig(Section):
     logging_steps: int = Field(10, ge=1, description="Log the training loss every N steps.")
     # experiment tracking (docs/training.md, "Tracking"): what the Trainer logs goes there too
     report_to: list[Literal["tensorboard", "mlflow"]] = Field(
-        default_factory=list, description="Experiment trackers: tensorboard (event files under "
-        "runs/<name>/train/), mlflow (params, metrics, the config and the report, in a local "
-        "store under runs/<name>/mlflow/ unless train.mlflow_tracking_uri names another).")
+        default_factory=list, description="Experiment trackers: tensorboard (event files in "
+        "runs/<name>/train/tensorboard/), mlflow (params, metrics, the config and the report, "
+        "in a local store under runs/<name>/mlflow/ unless train.mlflow_tracking_uri names "
+        "another).")
     mlflow_tracking_uri: str | None = Field(
         None, description="MLflow tracking URI (a server, or sqlite:///path.db); null: "
         "sqlite:///runs/<name>/mlflow/mlflow.db with artifacts beside it.")

@@ -100,6 +100,7 @@ def _train_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
 def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
     from tunesmith.guard.stages import run_train_extras
     from tunesmith.train.sft import train_sft
+    from tunesmith.train.tracking import track_training
 
     if config.model.task != "causal_lm":  # encoder tasks (train/encoder.py)
         return {"task": config.model.task, "metrics": run_train_extras(config, run_dir, console)}
@@ -108,8 +109,11 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     layout = RunLayout(run_dir)
     base = layout.base_model()
     multitask = build_multitask(config, base)  # guard.multitask_lambda > 0
-    result = train_sft(config, base, layout.data_dir, layout.train_dir, console,
-                       extra_losses=[multitask] if multitask else None)
+    with track_training(config, run_dir) as tracking:  # train.report_to: mlflow
+        result = train_sft(config, base, layout.data_dir, layout.train_dir, console,
+                           extra_losses=[multitask] if multitask else None,
+                           callbacks=tracking.callbacks)
+        tracking.log_summary(result.metrics)
     if multitask is not None:
         multitask.save(layout.train_dir)  # the answerability head, beside the adapter
     for reason in result.reasons:
@@ -311,7 +315,10 @@ def run_pipeline(
             break
     if report:
         from tunesmith.report import write_report
+        from tunesmith.train.tracking import log_run_outputs
 
         path = write_report(run_dir)
         console.print(f"report: {path}")
+        if log_run_outputs(config, run_dir):  # train.report_to: mlflow
+            console.print("mlflow: evaluation metrics and report logged")
     return outcome

@@ -129,6 +129,21 @@ class RunLayout:
     def train_metrics(self) -> Path:
         return self.train_dir / "metrics.jsonl"
 
+    @property
+    def tensorboard_dir(self) -> Path:
+        """``train/tensorboard/``: one folder of event files per training (train.report_to)."""
+        return self.train_dir / "tensorboard"
+
+    @property
+    def mlflow_run(self) -> Path:
+        """Where the last training logged to MLflow: tracking URI, experiment and run ids."""
+        return self.train_dir / "mlflow_run.json"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        """``runs/<name>/mlflow/``: the default local MLflow store (mlflow.db, artifacts/)."""
+        return self.root / "mlflow"
+
     # -- guard ---------------------------------------------------------------------------------
     @property
     def guard_dir(self) -> Path:
