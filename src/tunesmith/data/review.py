@@ -6,7 +6,9 @@ rejected) as CSV or as JSON that Label Studio and Argilla import; reviewers mark
 ``accept`` or ``reject`` (with a reason); ``import_decisions`` reads their CSV or Label Studio's
 JSON export and saves the decisions as ``<review dir>/<round>.jsonl``; the next build applies
 every saved round (a record rejected in any round goes to ``rejected.jsonl`` with stage
-``review``) and reports each round's rejection rate against its expected range.
+``review``) and reports each round's rejection rate against its expected range. An accepted
+record may carry an edit (a corrected question or answer, made in ``tunesmith ui``): the build
+keeps the record as corrected.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +54,9 @@ class ReviewError(TunesmithError):
     """A review file that cannot be read; the message names the file, line or item."""
 
 
+EDITABLE = ("question", "answer")
+
+
 @dataclass(frozen=True)
 class Decision:
     id: str
@@ -59,6 +64,9 @@ class Decision:
     decision: Literal["accept", "reject"]
     reason: str = ""
     reviewer: str = ""
+    # an accepted record as the reviewer corrected it: "question", "answer" (None: the context
+    # cannot answer it); empty when accepted as it is
+    edit: dict[str, str | None] = field(default_factory=dict)
 
 
 def _row(record: QARecord, round_name: str) -> dict[str, str]:
@@ -189,7 +197,8 @@ def save_decisions(review_dir: Path, round_name: str, decisions: Sequence[Decisi
     """Write (replace) a round's decisions file; the last decision per record wins."""
     latest = {d.id: d for d in decisions}
     path = Path(review_dir) / f"{round_name}.jsonl"
-    write_jsonl_atomic(path, (asdict(d) for d in latest.values()))
+    write_jsonl_atomic(path, ({k: v for k, v in asdict(d).items() if k != "edit" or v}
+                              for d in latest.values()))
     return path
 
 
@@ -201,9 +210,52 @@ def load_rounds(review_dir: Path, rounds: Sequence[str]) -> dict[str, list[Decis
         if path.is_file():
             out[name] = [Decision(row["id"], name, _decision(row.get("decision"),
                                                              f"{path}:{number}"),
-                                  str(row.get("reason", "")), str(row.get("reviewer", "")))
+                                  str(row.get("reason", "")), str(row.get("reviewer", "")),
+                                  _edit(row.get("edit"), f"{path}:{number}"))
                          for number, row in enumerate_jsonl(path)]
     return out
+
+
+def _edit(value: Any, where: str) -> dict[str, str | None]:
+    if not value:
+        return {}
+    if not isinstance(value, dict) or set(value) - set(EDITABLE):
+        raise ReviewError(f"{where}: key 'edit' must be an object with keys among "
+                          f"{', '.join(EDITABLE)}")
+    return {k: None if v is None else str(v) for k, v in value.items()}
+
+
+def apply_edit(record: QARecord, edit: Mapping[str, str | None]) -> QARecord:
+    """``record`` as a reviewer corrected it. A new answer must appear verbatim in the context
+    (its offset is found again); ``answer: None`` makes the record unanswerable."""
+    unknown = set(edit) - set(EDITABLE)
+    if unknown:
+        raise ReviewError(f"record {record.id}: cannot edit {', '.join(sorted(unknown))}; "
+                          f"editable: {', '.join(EDITABLE)}")
+    update: dict[str, Any] = {}
+    if "question" in edit:
+        question = (edit["question"] or "").strip()
+        if not question:
+            raise ReviewError(f"record {record.id}: the edited question is empty")
+        update["question"] = question
+    if "answer" in edit:
+        answer = edit["answer"]
+        if answer is None:
+            update.update(answer=None, answer_start=None, alt_answers=[], kind="unanswerable")
+        else:
+            answer = answer.strip()
+            if not answer or answer not in record.context:
+                raise ReviewError(f"record {record.id}: the answer {answer!r} does not appear "
+                                  "in the context; copy it from the context, or mark the "
+                                  "question unanswerable")
+            start = record.contexts[0].find(answer)
+            update.update(answer=answer, answer_start=start if start >= 0 else None,
+                          alt_answers=[], kind="answerable" if record.kind == "unanswerable"
+                          else record.kind)
+    if not update:
+        return record
+    provenance = {**record.provenance, "review_edit": sorted(edit)}  # what the reviewer changed
+    return QARecord.model_validate({**record.model_dump(), **update, "provenance": provenance})
 
 
 def in_play(records: Iterable[QARecord], decided: Mapping[str, Sequence[Decision]],
@@ -231,12 +283,16 @@ def review_rates(decided: Mapping[str, Sequence[Decision]],
 def apply_review(splits: Mapping[str, Sequence[QARecord]],
                  decided: Mapping[str, Sequence[Decision]]
                  ) -> tuple[dict[str, list[QARecord]], list[Rejection]]:
-    """Drop every record a round rejected (stage ``review``, the round and reason given)."""
+    """Drop every record a round rejected (stage ``review``, the round and reason given);
+    apply the edits of the records kept (a later round's edit of a key wins)."""
     rejected_by: dict[str, Decision] = {}
+    edits: dict[str, dict[str, str | None]] = {}
     for decisions in decided.values():
         for d in decisions:
             if d.decision == "reject":
                 rejected_by.setdefault(d.id, d)
+            elif d.edit:
+                edits[d.id] = {**edits.get(d.id, {}), **d.edit}
     out: dict[str, list[QARecord]] = {}
     dropped: list[Rejection] = []
     for name, records in splits.items():
@@ -244,7 +300,8 @@ def apply_review(splits: Mapping[str, Sequence[QARecord]],
         for record in records:
             verdict = rejected_by.get(record.id)
             if verdict is None:
-                out[name].append(record)
+                edit = edits.get(record.id)
+                out[name].append(apply_edit(record, edit) if edit else record)
             else:
                 why = f"rejected in review round {verdict.round!r}" + (
                     f": {verdict.reason}" if verdict.reason else "")
@@ -255,7 +312,8 @@ def apply_review(splits: Mapping[str, Sequence[QARecord]],
 # -- a round, as the CLI runs it -------------------------------------------------------------
 
 
-def _built_records(data_dir: Path, split: str) -> list[QARecord]:
+def built_records(data_dir: Path, split: str = "all") -> list[QARecord]:
+    """The records of the last build: one split, or ``all`` of them."""
     from tunesmith.data.schema import read_records
     from tunesmith.data.split import SPLITS
 
@@ -274,7 +332,7 @@ def export_round(data_dir: Path, review_dir: Path, rounds: Sequence[str], round_
     import random
 
     check_round(round_name, rounds)
-    records = in_play(_built_records(data_dir, split), load_rounds(review_dir, rounds),
+    records = in_play(built_records(data_dir, split), load_rounds(review_dir, rounds),
                       round_name, rounds)
     if sample is not None and sample < len(records):
         records = sorted(random.Random(seed).sample(records, sample), key=lambda r: r.id)
