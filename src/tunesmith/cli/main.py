@@ -150,7 +150,13 @@ def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
 
 
 # Command groups register themselves on the apps when imported.
-from tunesmith.cli import data_cmds, guard_cmds, methods_cmds, plan_cmds  # noqa: E402,F401
+from tunesmith.cli import (  # noqa: E402,F401
+    data_cmds,
+    decide_cmds,
+    guard_cmds,
+    methods_cmds,
+    plan_cmds,
+)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from pydantic import Field, PrivateAttr
 
 from tunesmith.config.base import Section
 from tunesmith.config.data import DataConfig
+from tunesmith.config.decide import DecideConfig
 from tunesmith.config.evaluation import EvalConfig
 from tunesmith.config.guard import GuardConfig
 from tunesmith.config.method import MethodConfig
@@ -35,6 +36,7 @@ class RunConfig(Section):
     guard: GuardConfig = Field(default_factory=GuardConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    decide: DecideConfig = Field(default_factory=DecideConfig)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

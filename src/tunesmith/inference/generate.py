@@ -18,6 +18,7 @@ tokenizer's chat template) or, with prompts already rendered, :func:`generate`:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -38,6 +39,7 @@ class Generation:
     p_unanswerable: float | None = None  # the multitask head's, when the model has one
     tokens: int = 0  # generated tokens, eos and padding excluded
     p_no_answer: float | None = None  # P(the abstention text | prompt), when asked for
+    seconds: float = 0.0  # wall time of its batch: the latency of a request served in it
 
 
 def abstain_token_ids(tokenizer: Any, prompt: str, abstain_text: str) -> list[int]:
@@ -148,14 +150,14 @@ def generate(
             again = [i for i, g in enumerate(out) if g.text.startswith(abstain_text.strip())
                      and g.p_no_answer is not None and g.p_no_answer < no_answer_threshold]
             if again:
-                first = [(i, out[i].p_no_answer) for i in again]
+                first = [(i, out[i].p_no_answer, out[i].seconds) for i in again]
                 progress.update(task, total=len(prompts) + len(again),
                                 info=f"{len(again)} answered instead of abstaining")
                 _generate_into(out, again, model, tokenizer, prompts, device, max_new_tokens,
                                batch_size, scores, head, [], [no_answer[0]],
                                lambda n: progress.update(task, advance=n))
-                for i, p in first:  # the decision's evidence is the first pass's probability
-                    out[i] = replace(out[i], p_no_answer=p)
+                for i, p, s in first:  # the decision's evidence is the first pass's probability
+                    out[i] = replace(out[i], p_no_answer=p, seconds=out[i].seconds + s)
     return out
 
 
@@ -171,6 +173,7 @@ def _generate_into(out: list[Generation], indices: Sequence[int], model: Any, to
         else {}
     for lo in range(0, len(order), batch_size):
         index = order[lo : lo + batch_size]
+        started = time.perf_counter()
         batch = tokenizer([prompts[i] for i in index], return_tensors="pt", padding=True,
                           add_special_tokens=False).to(device)  # the template holds bos
         gen = model.generate(
@@ -191,12 +194,14 @@ def _generate_into(out: list[Generation], indices: Sequence[int], model: Any, to
         if no_answer:  # last: it consumes generation's cache
             arg = "cache" if hasattr(gen, "cache") else "past_key_values"
             p_abstain = [*sequence_prob(model, batch, no_answer, getattr(gen, arg, None), arg)]
+        seconds = time.perf_counter() - started  # decoding the text below is negligible
         for row, i in enumerate(index):
             keep = [k for k, t in enumerate(new[row].tolist()) if t not in stop]
             text = tokenizer.decode(new[row][keep], skip_special_tokens=True).strip()
             probs = ([float(torch.exp(logprobs[row, k])) for k in keep]
                      if logprobs is not None else [])
-            out[i] = Generation(text, probs, p_head[row], len(keep), p_no_answer=p_abstain[row])
+            out[i] = Generation(text, probs, p_head[row], len(keep), p_no_answer=p_abstain[row],
+                                seconds=seconds)
         advance(len(index))
 
 

@@ -134,6 +134,8 @@ def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     layout = RunLayout(run_dir)
     inputs = {"train/adapter": _hash_if_exists(layout.adapter),
               "base_model": layout.base_model(), **_guard_inputs(config, run_dir)}
+    if layout.decision.exists():  # `tunesmith decide` ran: eval checks it against the outcome
+        inputs["decide/decision.json"] = sha256_tree(layout.decision)
     if config.eval.dataset:  # hashed by _guard_inputs; the split is then not read
         return inputs
     split = layout.split(config.eval.split)
@@ -191,6 +193,19 @@ def _run_eval(config: RunConfig, run_dir: Path, console: Console) -> dict[str, A
                       f"hallucination {values['hallucination_rate']:.1%}  false abstain "
                       f"{values['false_abstain_rate']:.1%}")
     return {"metrics": _numbers(metrics)}
+
+
+def _run_eval_and_check(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    """eval, then the tuned model on the decision's questions when `tunesmith decide` ran."""
+    from tunesmith.decide import check_outcome
+
+    details = _run_eval(config, run_dir, console)
+    outcome = check_outcome(config, run_dir, console)
+    if outcome is not None:
+        console.print(f"  eval: decide: the decision {outcome['verdict']}")
+        details["decide"] = {k: outcome[k] for k in ("best_baseline_f1", "best_tuned_f1",
+                                                     "gain_f1", "held")}
+    return details
 
 
 def _numbers(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -252,7 +267,7 @@ STAGES: tuple[Stage, ...] = (
           ("thresholds.json", "calibration.json", "reliability.png"),
           _guard_stage_inputs, _run_guard),
     Stage("eval", ("model", "eval", "guard"), ("metrics.json", "predictions.jsonl"),
-          _eval_inputs, _run_eval),
+          _eval_inputs, _run_eval_and_check),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tunesmith import __version__
 from tunesmith.report import plots
+from tunesmith.report.decide import decide_section
 from tunesmith.report.markup import (
     MISSING,
     cell,
@@ -94,6 +95,7 @@ def render_report(run_dir: Path) -> str:
     sections = [
         Section("stages", "Stages", _stages_body(run_dir)),
         Section("data", "Data", _data_body(run_dir)),
+        Section("decide", "Decide", decide_section(run_dir)),
         Section("training", "Training", _training_body(run_dir)),
         Section("evaluation", "Evaluation", _evaluation_body(run_dir)),
         Section("guard", "Guard", _guard_body(run_dir)),

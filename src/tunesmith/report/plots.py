@@ -112,3 +112,26 @@ def metric_bars_png(metrics: Mapping[str, Mapping[str, Any]]) -> bytes | None:
     axes.set_title("Scores per model")
     axes.legend(frameon=False)
     return _to_png(figure)
+
+
+def labelled_bars_png(values: Mapping[str, Any], colors: Mapping[str, str], title: str,
+                      ylabel: str, line: float | None = None,
+                      line_label: str = "") -> bytes | None:
+    """One bar per numeric value (``colors[label]``, grey by default), the value on top, and
+    an optional horizontal reference line (a target); None when there is nothing to draw."""
+    labels = [k for k, v in values.items() if is_number(v)]
+    if not labels:
+        return None
+    figure = Figure(figsize=(7.5, 3.4), layout="constrained")
+    axes = figure.add_subplot()
+    heights = [float(values[k]) for k in labels]
+    bars = axes.bar(range(len(labels)), heights,
+                    color=[colors.get(k, "#7f7f7f") for k in labels])
+    axes.bar_label(bars, fmt="%.1f", fontsize=8)
+    if line is not None:
+        axes.axhline(line, color=_EVAL_COLOR, linestyle="--", linewidth=1.2, label=line_label)
+        axes.legend(frameon=False, loc="upper left")
+    axes.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
+    _style(axes, "", ylabel)
+    axes.set_title(title)
+    return _to_png(figure)

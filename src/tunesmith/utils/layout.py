@@ -195,6 +195,27 @@ class RunLayout:
     def compare_dir(self) -> Path:
         return self.root / "compare"
 
+    # -- decide --------------------------------------------------------------------------------
+    @property
+    def decide_dir(self) -> Path:
+        """``decide/``: should we fine-tune at all (``tunesmith decide``)."""
+        return self.root / "decide"
+
+    @property
+    def decision(self) -> Path:
+        """The baselines, the seed's criteria and the recommendation."""
+        return self.decide_dir / "decision.json"
+
+    @property
+    def decide_outcome(self) -> Path:
+        """The tuned model on the decision's questions, written by eval after training."""
+        return self.decide_dir / "outcome.json"
+
+    @property
+    def decide_predictions(self) -> Path:
+        """Every baseline's answer to every question."""
+        return self.decide_dir / "predictions.jsonl"
+
     @property
     def report(self) -> Path:
         return self.root / "report.html"
