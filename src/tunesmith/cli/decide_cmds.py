@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from typing import Any
 
 from rich.table import Table
@@ -23,7 +25,8 @@ _COLUMNS = (("questions", "n", "{:.0f}"), ("exact", "EM", "{:.1f}"), ("f1", "F1"
             ("hallucination_rate", "halluc.", "{:.2f}"),
             ("false_abstain_rate", "false abst.", "{:.2f}"), ("p50_ms", "p50 ms", "{:.0f}"),
             ("p95_ms", "p95 ms", "{:.0f}"), ("format_adherence", "format", "{:.2f}"),
-            ("recall_at_k", "recall@k", "{:.2f}"), ("bleu", "BLEU", "{:.1f}"),
+            ("recall_at_k", "recall@k", "{:.2f}"), ("f1_gold_context", "F1 gold ctx", "{:.1f}"),
+            ("bleu", "BLEU", "{:.1f}"),
             ("rouge_l", "ROUGE-L", "{:.1f}"))
 
 
@@ -46,7 +49,10 @@ def decide(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> 
         write_report(cfg.run_dir)
         return decision
 
-    decision = guarded(body)
+    # with --json, what libraries print while they load (DeepSpeed's logger, imported through
+    # transformers and accelerate, writes to stdout) goes to stderr with the progress
+    with contextlib.redirect_stdout(sys.stderr if as_json else sys.stdout):
+        decision = guarded(body)
     if as_json:
         print(json.dumps(decision, indent=2))
         return
@@ -82,7 +88,7 @@ def _print(decision: dict[str, Any]) -> None:
     training, one_off = cost["training"], cost["one_off_usd"]
     serving = cost["per_1k_answers_usd"]
     console.print(f"cost: training {training['gpu_hours']:.3g} GPU-hours on {training['gpu']} "
-                  f"= ${training['usd']:.2f}; annotation ${cost['annotation']['usd_low']:,.0f}-"
+                  f"= ${training['usd']:.3g}; annotation ${cost['annotation']['usd_low']:,.0f}-"
                   f"{cost['annotation']['usd_high']:,.0f}; one-off ${one_off['low']:,.0f}-"
                   f"{one_off['high']:,.0f}")
     apis = ", ".join(f"{n} ${v:.3f}" for n, v in serving["apis"].items())

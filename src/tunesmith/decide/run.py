@@ -144,7 +144,11 @@ def answer_with(predictor: Predictor, config: RunConfig, records: Sequence[QARec
                         for r, c in zip(rag_records, found.contexts, strict=True)], system)
         result = run_baseline(f"rag_{name}", predictor, rag_records, prompts, config,
                               max_new_tokens=new, max_words=max_words, console=console)
-        result.metrics.update({"recall_at_k": found.recall, "judged": found.judged})
+        # the zero-shot's F1 on the same questions, its gold context given: what retrieval costs
+        gold = {row["id"]: row["f1"] for row in done[0].rows}
+        result.metrics.update({"recall_at_k": found.recall, "judged": found.judged,
+                               "f1_gold_context": 100.0 * float(np.mean(
+                                   [gold[r.id] for r in rag_records]))})
         for row, ids in zip(result.rows, found.chunk_ids, strict=True):
             row["retrieved"] = ids
         done.append(result)

@@ -21,7 +21,8 @@ from tunesmith.utils.layout import RunLayout
 _COLUMNS = (("questions", "questions"), ("exact", "EM"), ("f1", "F1"),
             ("hallucination_rate", "hallucination"), ("false_abstain_rate", "false abstain"),
             ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("format_adherence", "format"),
-            ("recall_at_k", "recall@k"), ("bleu", "BLEU"), ("rouge_l", "ROUGE-L"))
+            ("recall_at_k", "recall@k"), ("f1_gold_context", "F1, gold context, same questions"),
+            ("bleu", "BLEU"), ("rouge_l", "ROUGE-L"))
 _COLORS = {"prompting": "#1f77b4", "rag": "#ff7f0e", "model": "#9467bd", "tuned": "#2ca02c"}
 
 

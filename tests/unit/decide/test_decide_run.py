@@ -92,6 +92,7 @@ def test_every_baseline_is_answered_and_scored(decided: tuple[RunConfig, dict]) 
     assert 0 <= base["cot"]["final_answer_rate"] <= 1
     # BM25 finds each question's own document here (distinct words)
     assert base["rag_bm25"]["recall_at_k"] == 1.0
+    assert 0 <= base["rag_bm25"]["f1_gold_context"] <= 100  # zero-shot on the same questions
     assert decision["retrieval"]["chunks"] == len(corpus_chunks(config)) == 3
 
 
@@ -146,3 +147,16 @@ def test_a_missing_split_is_a_user_error_naming_the_file(
     run_with_base(config.run_dir)
     with pytest.raises(TunesmithError, match="val.jsonl: no val split"):
         run_decide(config)
+
+
+def test_another_model_is_scored_zero_shot_beside_the_base(
+        tmp_path: Path, run_with_base: Callable[[Path], Path], tiny_lm: str) -> None:
+    config = _config(tmp_path, other_models=[tiny_lm])
+    layout = RunLayout(run_with_base(config.run_dir))
+    write_records(layout.val_jsonl, VAL)
+    write_records(layout.train_jsonl, TRAIN)
+    decision = run_decide(config)
+    other = decision["baselines"][f"model:{tiny_lm}"]
+    assert other["f1"] == pytest.approx(decision["baselines"]["zero_shot"]["f1"])  # same weights
+    with pytest.raises(TunesmithError, match="other_models: 'tiny'"):
+        run_decide(_config(tmp_path, other_models=["tiny"]))
