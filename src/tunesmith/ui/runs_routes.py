@@ -42,7 +42,7 @@ def _run(request: Request, name: str) -> Path:
 
 @router.get("/runs")
 def runs_page(request: Request) -> Response:
-    return render(request, "runs/list.html", {"runs": list_runs(_output_dir(request)),
+    return render(request, "run/list.html", {"runs": list_runs(_output_dir(request)),
                                               "output_dir": _output_dir(request)})
 
 
@@ -50,7 +50,7 @@ def runs_page(request: Request) -> Response:
 def run_page(request: Request, name: str) -> Response:
     run_dir = _run(request, name)
     summary = run_summary(run_dir)
-    return render(request, "runs/run.html", {
+    return render(request, "run/page.html", {
         "run": summary,
         "metric_table": render_metric_table(summary.metrics) if summary.metrics else "",
         "comparison": comparison(run_dir), "columns": COLUMNS, "seed_table": SEED_TABLE,
@@ -88,4 +88,4 @@ def compare_page(request: Request,
     chosen = [run_summary(_run(request, name)) for name in dict.fromkeys(run or [])]
     if len(chosen) < 2:
         raise HTTPException(400, "tick at least two runs to compare them side by side")
-    return render(request, "runs/compare.html", {"runs": chosen, "rows": side_by_side(chosen)})
+    return render(request, "run/compare.html", {"runs": chosen, "rows": side_by_side(chosen)})
