@@ -156,6 +156,7 @@ from tunesmith.cli import (  # noqa: E402,F401
     guard_cmds,
     methods_cmds,
     plan_cmds,
+    serve_cmds,
     ui_cmds,
 )
 

@@ -67,13 +67,14 @@ class Guard:
         """One guarded answer (see :meth:`answer_many`)."""
         return self.answer_many([question], [context], console)[0]
 
-    def answer_many(self, questions: list[str], contexts: list[str],
-                    console: Any = None) -> list[GuardedAnswer]:
-        """Guarded answers; a gate's threshold is the calibrated one, else the seed's."""
+    def answer_many(self, questions: list[str], contexts: list[str], console: Any = None,
+                    max_new_tokens: int | None = None) -> list[GuardedAnswer]:
+        """Guarded answers; a gate's threshold is the calibrated one, else the seed's. A causal
+        LM generates at most ``max_new_tokens`` (default ``eval.max_new_tokens``)."""
         from tunesmith.guard.signals import compute_signals
 
         signals = compute_signals(self.config, self.predictor, questions, contexts,
-                                  self.rejection_head, self.similarity, console)
+                                  self.rejection_head, self.similarity, console, max_new_tokens)
         out = []
         for s in signals:
             result = decide(s, self.gates, self.thresholds, self.config.guard.abstain_text,

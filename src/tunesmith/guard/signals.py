@@ -68,8 +68,10 @@ def compute_signals(
     rejection_head: tuple[Any, Any] | None = None,
     similarity: SimilarityModel | None = None,
     console: Console | None = None,
+    max_new_tokens: int | None = None,
 ) -> list[Signals]:
-    """Every signal the gates use, for each (question, context)."""
+    """Every signal the gates use, for each (question, context); a causal LM generates at most
+    ``max_new_tokens`` (default ``eval.max_new_tokens``)."""
     signals = [Signals(q, c, "") for q, c in zip(questions, contexts, strict=True)]
     g = config.guard
     if predictor.kind == "extractive_qa":
@@ -84,7 +86,8 @@ def compute_signals(
             s.span_prob = span.start_prob * span.end_prob
     elif predictor.kind == "causal_lm":
         answers = generate_answers(predictor, questions, contexts, g.system_message(),
-                                   config.eval.max_new_tokens, config.eval.batch_size,
+                                   max_new_tokens or config.eval.max_new_tokens,
+                                   config.eval.batch_size,
                                    scores=True, abstain_text=g.abstain_text,
                                    no_answer_threshold=g.no_answer_threshold, console=console)
         for s, answer in zip(signals, answers, strict=True):
