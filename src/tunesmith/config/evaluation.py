@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from tunesmith.config.base import Section
+from tunesmith.config.forgetting import ForgettingProbeConfig
 
 
 class EvalConfig(Section):
@@ -30,3 +31,4 @@ class EvalConfig(Section):
     load_in: Literal["8bit", "4bit"] | None = Field(
         None, description="Load the models for scoring quantised by bitsandbytes (8-bit LLM.int8 "
         "or 4-bit nf4) to fit a smaller GPU; null: the checkpoint's own precision.")
+    forgetting: ForgettingProbeConfig = Field(default_factory=ForgettingProbeConfig)

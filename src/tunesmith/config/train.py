@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from tunesmith.config.base import Section
+from tunesmith.config.forgetting import ForgettingConfig
 
 # keys that accept 'auto' (the planner's rules fill them; see tunesmith.plan.hparams)
 AUTO_FIELDS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
@@ -94,6 +95,7 @@ class TrainConfig(Section):
         "on a GPU; on a CPU-only machine the state is already there and this does nothing.")
     save_total_limit: int = Field(2, ge=1, description="Checkpoints kept.")
     logging_steps: int = Field(10, ge=1, description="Log the training loss every N steps.")
+    forgetting: ForgettingConfig = Field(default_factory=ForgettingConfig)
     # experiment tracking (docs/training.md, "Tracking"): what the Trainer logs goes there too
     report_to: list[Literal["tensorboard", "mlflow"]] = Field(
         default_factory=list, description="Experiment trackers: tensorboard (event files in "

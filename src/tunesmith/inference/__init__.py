@@ -10,7 +10,13 @@ methods, never train, evaluate, guard, plan, pipeline or the CLI (which all call
 
 from __future__ import annotations
 
-from tunesmith.inference.generate import Generation, build_prompts, generate, generate_answers
+from tunesmith.inference.generate import (
+    Generation,
+    build_instruction_prompts,
+    build_prompts,
+    generate,
+    generate_answers,
+)
 from tunesmith.inference.loading import (
     Predictor,
     inference_device,
@@ -18,5 +24,5 @@ from tunesmith.inference.loading import (
     load_predictor,
 )
 
-__all__ = ["Generation", "Predictor", "build_prompts", "generate", "generate_answers",
-           "inference_device", "load_causal_model", "load_predictor"]
+__all__ = ["Generation", "Predictor", "build_instruction_prompts", "build_prompts", "generate",
+           "generate_answers", "inference_device", "load_causal_model", "load_predictor"]

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from tunesmith.models.chat import build_messages
+from tunesmith.models.chat import build_instruction_messages, build_messages
 from tunesmith.utils.progress import make_progress
 
 
@@ -104,6 +104,14 @@ def build_prompts(tokenizer: Any, questions: Sequence[str], contexts: Sequence[s
     return [tokenizer.apply_chat_template(build_messages(c, q, system),
                                           add_generation_prompt=True, tokenize=False)
             for q, c in zip(questions, contexts, strict=True)]
+
+
+def build_instruction_prompts(tokenizer: Any, instructions: Sequence[str]) -> list[str]:
+    """The generation prompt of each general instruction, in the model's plain chat format
+    (``models.chat.build_instruction_messages``): the forgetting probe's and replay's."""
+    return [tokenizer.apply_chat_template(build_instruction_messages(p),
+                                          add_generation_prompt=True, tokenize=False)
+            for p in instructions]
 
 
 @torch.inference_mode()

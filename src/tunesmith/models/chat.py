@@ -69,6 +69,18 @@ def build_messages(context: str, question: str, system: str) -> list[dict[str, s
     return messages
 
 
+INSTRUCTION_FORMAT = "instruction"
+"""``QARecord.provenance["format"]`` of a general instruction (the forgetting mitigations' replay
+examples): asked as a user asks the model, without a context or the guard's system message."""
+
+
+def build_instruction_messages(prompt: str) -> list[dict[str, str]]:
+    """A general instruction as a user asks it: one user turn, no context, no system message
+    (a model's own template adds its default one). The forgetting probe generates with it and
+    replay trains with it, so both see the base model's ordinary chat format."""
+    return [{"role": "user", "content": prompt}]
+
+
 def ensure_chat_template(tokenizer: Any) -> Any:
     """Give ``tokenizer`` tunesmith's template only if it has none of its own.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tunesmith.config import GuardConfig
 from tunesmith.data.schema import QARecord
-from tunesmith.models.chat import build_messages
+from tunesmith.models.chat import INSTRUCTION_FORMAT, build_instruction_messages, build_messages
 
 
 def target_text(record: QARecord, guard: GuardConfig) -> str:
@@ -16,9 +16,14 @@ def target_text(record: QARecord, guard: GuardConfig) -> str:
 
 
 def to_prompt_completion(record: QARecord, guard: GuardConfig) -> dict[str, Any]:
-    """Loss falls on the completion only (TRL's ``completion_only_loss``)."""
+    """Loss falls on the completion only (TRL's ``completion_only_loss``). A general instruction
+    (replay against forgetting) keeps the plain chat format it was answered in."""
+    if record.provenance.get("format") == INSTRUCTION_FORMAT:
+        prompt = build_instruction_messages(record.question)
+    else:
+        prompt = build_messages(record.context, record.question, guard.system_message())
     return {
-        "prompt": build_messages(record.context, record.question, guard.system_message()),
+        "prompt": prompt,
         "completion": [{"role": "assistant", "content": target_text(record, guard)}],
     }
 

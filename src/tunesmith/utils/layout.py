@@ -174,6 +174,11 @@ class RunLayout:
     def predictions(self) -> Path:
         return self.eval_dir / "predictions.jsonl"
 
+    @property
+    def forgetting_json(self) -> Path:
+        """The forgetting probe of base and tuned (``tunesmith.forgetting``)."""
+        return self.eval_dir / "forgetting.json"
+
     # -- plan, compare, report -----------------------------------------------------------------
     @property
     def plan_dir(self) -> Path:
@@ -194,6 +199,11 @@ class RunLayout:
     @property
     def compare_dir(self) -> Path:
         return self.root / "compare"
+
+    @property
+    def compare_forgetting(self) -> Path:
+        """``tunesmith compare --forgetting``'s rows: task gain against general loss."""
+        return self.compare_dir / "forgetting.json"
 
     # -- decide --------------------------------------------------------------------------------
     @property
