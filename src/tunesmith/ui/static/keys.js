@@ -20,3 +20,9 @@ document.addEventListener("keydown", (event) => {
   target.click();
   if (target.dataset.focus) setTimeout(() => document.querySelector(target.dataset.focus)?.focus());
 });
+// htmx keeps the focus on a field whose id is in the new panel too: after a decision the keys
+// go to the next record again, not into the reason or edit field of the one just decided.
+document.addEventListener("htmx:afterSettle", () => {
+  const focused = document.activeElement;
+  if (focused && focused.dataset && focused.dataset.submit) focused.blur();
+});
