@@ -69,13 +69,18 @@ def base_replies(config: RunConfig, base_model: str, prompts: list[str],
             if r.text.strip() and r.tokens < limit]
 
 
+def targets_fingerprint(base_model: str, prompts: list[str], max_new_tokens: int) -> str:
+    """What the cached replies depend on: equal fingerprints, the same replies."""
+    return sha256_json({"tunesmith": __version__, "base_model": base_model,
+                        "prompts": prompts, "max_new_tokens": max_new_tokens})
+
+
 def build_replay(config: RunConfig, base_model: str, n_task: int, work_dir: Path,
                  console: Console | None = None) -> tuple[list[QARecord], dict[str, Any]]:
     """The replay records for a training split of ``n_task`` examples, and what they are."""
     replay = config.train.forgetting.replay
     prompts = list(replay_prompts())
-    fingerprint = sha256_json({"tunesmith": __version__, "base_model": base_model,
-                               "prompts": prompts, "max_new_tokens": replay.max_new_tokens})
+    fingerprint = targets_fingerprint(base_model, prompts, replay.max_new_tokens)
     cache = work_dir / TARGETS_FILE
     cached = read_json(cache) if cache.is_file() else {}
     if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
