@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tunesmith.cli.common import ConfigArg, SetOpt, app, console, guarded, load_run_config
+from tunesmith.cli.common import (
+    ConfigArg,
+    JsonOpt,
+    SetOpt,
+    app,
+    console,
+    err_console,
+    guarded,
+    load_run_config,
+)
 
 
 @app.command()
@@ -43,3 +56,44 @@ def serve(
                       f"{', '.join(service.guard.gates)}; {auth}); Ctrl-C stops")
 
     guarded(lambda: run_server(service, where_host, where_port, key, ready, log_level))
+
+
+@app.command("export")
+def export(
+    config: ConfigArg,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="merged (a transformers folder with a model card) or gguf.")],
+    quant: Annotated[str | None, typer.Option(
+        "--quant", help="gguf: f16 (default), q8_0, or f32 (lossless).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write (default: runs/<name>/export/).")] = None,
+    verify: Annotated[bool, typer.Option(
+        "--verify/--no-verify", help="gguf: load the file back with transformers and "
+        "compare its tokenizer and logits with the merged model.")] = True,
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge the adapter into the base and write it out: --format merged (save_pretrained and
+    a model card) or --format gguf (llama.cpp's format, tokenizer included); docs/export.md."""
+    from tunesmith.export import export_model
+
+    cfg = load_run_config(config, set_)
+    progress = err_console if as_json else console
+    # with --json, stdout carries the JSON alone (a library's logger may print to stdout)
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        record = guarded(lambda: export_model(cfg, fmt, quant=quant, out=out, verify=verify,
+                                              console=progress))
+    if as_json:
+        print(json.dumps(record, indent=2))
+        return
+    console.print(f"wrote {record['path']} ({record['format']}, method {record['method']})")
+    check = record.get("verification")
+    if check:
+        console.print(f"  loads back through transformers (gguf_file=); tokenizer identical; "
+                      f"logits vs the merged fp32 model: max |diff| "
+                      f"{check['max_abs_logit_diff_vs_fp32']:.3g} (largest logit "
+                      f"{check['max_abs_logit']:.3g}), same top token at "
+                      f"{check['top1_agreement_vs_fp32']:.1%} of positions; vs the weights as "
+                      f"written: {check['max_abs_logit_diff_vs_written_weights']:.3g}")
+    for note in record.get("notes") or []:
+        console.print(f"  note: {note}")

@@ -226,6 +226,20 @@ class RunLayout:
         """Every baseline's answer to every question."""
         return self.decide_dir / "predictions.jsonl"
 
+    # -- export --------------------------------------------------------------------------------
+    @property
+    def export_dir(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def merged_export(self) -> Path:
+        """``tunesmith export --format merged``: the adapter merged into the base, a card."""
+        return self.export_dir / "merged"
+
+    def gguf_export(self, quant: str) -> Path:
+        """``tunesmith export --format gguf``: ``export/<run name>-<quant>.gguf``."""
+        return self.export_dir / f"{self.root.name}-{quant}.gguf"
+
     @property
     def report(self) -> Path:
         return self.root / "report.html"
