@@ -22,9 +22,11 @@ from tunesmith.cli.common import (
 @app.command()
 def compare(
     config: ConfigArg,
-    methods: Annotated[str, typer.Option(
+    methods: Annotated[str | None, typer.Option(
         "--methods", help="Comma-separated method names, or 'all' (every registered method: "
-        "`tunesmith methods` lists them).")] = "all",
+        "`tunesmith methods` lists them); default all. With --forgetting: the methods trained "
+        "without mitigation as isolation contrasts (default full, or lora if the config's "
+        "method is full).")] = None,
     max_steps: Annotated[int, typer.Option(
         "--max-steps", min=1, help="Optimizer steps per method (the shared budget).")] = 20,
     json_out: Annotated[Path | None, typer.Option(
@@ -42,6 +44,10 @@ def compare(
         "--method-set prompt_tuning:train.learning_rate=3e-2 (repeatable; shown in the table).")
     ] = None,
     force: ForceOpt = False,
+    forgetting: Annotated[bool, typer.Option(
+        "--forgetting", help="Compare the forgetting mitigations instead: the config's method "
+        "without and with EWC, replay and the curriculum, and the isolation contrasts; task "
+        "gain against general loss (runs/<name>/compare/forgetting.{md,json,png}).")] = False,
 ) -> None:
     """Train and score each method on the same data, seed, step budget and evaluation.
 
@@ -49,10 +55,15 @@ def compare(
     model's and SQuAD 2.0 F1 (also as a % of full fine-tuning), beside the seed's own table.
     Writes runs/<name>/compare/comparison.{md,json,png}; each method runs in its own process.
     Methods already measured with the same config and budget are reused (--force re-runs).
+    With --forgetting: each forgetting mitigation against none, and an adapter against full
+    fine-tuning, each also probed for general ability (docs/forgetting.md).
     """
     from tunesmith.compare import compare_methods, resolve_methods
 
-    names = guarded(lambda: resolve_methods(methods))
+    if forgetting:  # the isolation contrasts; compare.forgetting picks them when none is given
+        names = guarded(lambda: resolve_methods(methods)) if methods else []
+    else:
+        names = guarded(lambda: resolve_methods(methods or "all"))
     own: dict[str, list[str]] = {}
     for item in method_set or []:
         name, sep, assignment = item.partition(":")
@@ -62,7 +73,7 @@ def compare(
         own.setdefault(name.strip(), []).append(assignment.strip())
     progress = err_console if json_out is not None and str(json_out) == "-" else console
     result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
-                                             progress, jobs, force, own))
+                                             progress, jobs, force, own, forgetting))
     rows = result.rows
     if json_out is not None:
         text = json.dumps({"meta": result.meta, "rows": rows}, indent=2)
@@ -72,8 +83,9 @@ def compare(
         from tunesmith.utils.io import write_text_atomic
 
         write_text_atomic(json_out, text + "\n")
-    console.print((result.out_dir / "comparison.md").read_text(encoding="utf-8"))
-    console.print(f"wrote {result.out_dir}/comparison.md, .json, .png"
+    stem = "forgetting" if forgetting else "comparison"
+    console.print((result.out_dir / f"{stem}.md").read_text(encoding="utf-8"))
+    console.print(f"wrote {result.out_dir}/{stem}.md, .json, .png"
                   + (f" and {json_out}" if json_out else ""))
 
 

@@ -21,6 +21,12 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith import __version__
+from tunesmith.compare.forgetting import (
+    add_forgetting_columns,
+    forgetting_meta,
+    forgetting_variants,
+    write_forgetting_outputs,
+)
 from tunesmith.compare.report import write_outputs
 from tunesmith.compare.worker import BASE
 from tunesmith.config import load_config
@@ -66,6 +72,7 @@ def compare_methods(
     jobs: int = 1,
     force: bool = False,
     method_overrides: dict[str, list[str]] | None = None,
+    forgetting: bool = False,
 ) -> Comparison:
     """Train and score each method; write comparison.{json,md,png} under runs/<name>/compare/.
 
@@ -74,14 +81,21 @@ def compare_methods(
     A method whose result from the same config, budget and base is on disk is not run again
     (a row says ``reused``) unless ``force``: an interrupted comparison resumes.
     ``method_overrides`` adds ``--set`` items for one method only (recorded in the output).
+    ``forgetting``: the configured method without and with each mitigation, and ``methods``
+    (default: full fine-tuning) as isolation contrasts, each probed for forgetting too
+    (``compare.forgetting``); writes forgetting.{json,md,png} instead of comparison.*.
     """
     from tunesmith.pipeline.run import run_pipeline
 
     console = console or Console(stderr=True)
     overrides = list(overrides or [])
     config = load_config(config_path, overrides)
+    # each row: its name, the method it trains and its own --set items
+    variants = ([(v.label, v.method, v.overrides)
+                 for v in forgetting_variants(config.method.name, methods)] if forgetting
+                else [(m, m, []) for m in methods])
     for name, items in (method_overrides or {}).items():
-        if name not in methods:
+        if name not in [label for label, _, _ in variants]:
             raise TunesmithError(f"--method-set {name}: not among the methods compared")
         load_config(config_path, [*overrides, *items])  # a bad key fails now, not mid-run
     run_pipeline(config, until="model", console=console, report=False)  # same data for all
@@ -89,6 +103,7 @@ def compare_methods(
     base_model = layout.base_model()
     data_dir = layout.data_dir
     out_dir = layout.compare_dir
+    runs_dir = out_dir / "forgetting" if forgetting else out_dir  # one folder per row
     # the data too: another build of the same config (new code, a review round) is other data
     config_hash = sha256_json({
         "config": config.model_dump(mode="json", exclude={"method"}),
@@ -96,16 +111,18 @@ def compare_methods(
                                                        f"{config.eval.split}.jsonl")}})
 
     started = time.time()
-    names = [BASE, *methods]
+    variants = [(BASE, BASE, []), *variants]
+    names = [label for label, _, _ in variants]
     results: dict[str, dict[str, Any]] = {}
     threads = max(1, (_cpu_count() or 1) // jobs)  # oversubscribed cores slow every job down
     with make_progress(console) as progress, ThreadPoolExecutor(max_workers=jobs) as pool:
         task = progress.add_task("comparing methods", total=len(names), info="")
         own = method_overrides or {}
-        futures = {pool.submit(_run_worker, config_path, name, out_dir / name, base_model,
-                               data_dir, max_steps, [*overrides, *own.get(name, [])], timeout_s,
-                               threads if jobs > 1 else None, config_hash, force): name
-                   for name in names}
+        futures = {pool.submit(_run_worker, config_path, name, runs_dir / name, base_model,
+                               data_dir, max_steps, [*overrides, *extra, *own.get(name, [])],
+                               timeout_s, threads if jobs > 1 else None, config_hash, force,
+                               method, forgetting): name
+                   for name, method, extra in variants}
         for future in as_completed(futures):
             name = futures[future]
             row = results[name] = future.result()
@@ -125,26 +142,34 @@ def compare_methods(
         "cpu_count": _cpu_count(), "gpu": _gpu_name(), "seconds": time.time() - started,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "versions": _versions(),
     }
-    write_outputs(rows, meta, out_dir)
+    if forgetting:
+        add_forgetting_columns(rows)
+        meta.update(forgetting_meta(config, max_steps))
+        write_forgetting_outputs(rows, meta, out_dir)
+    else:
+        write_outputs(rows, meta, out_dir)
     return Comparison(rows, meta, out_dir)
 
 
 def _run_worker(config_path: Path, name: str, out: Path, base_model: str, data_dir: Path,
                 max_steps: int, overrides: list[str], timeout_s: float,
-                threads: int | None, config_hash: str, force: bool) -> dict[str, Any]:
+                threads: int | None, config_hash: str, force: bool, method: str | None = None,
+                probe: bool = False) -> dict[str, Any]:
+    """Row ``name`` trains ``method`` (default: ``name``), probed for forgetting if ``probe``."""
     out.mkdir(parents=True, exist_ok=True)
     result = out / "result.json"
     marker = out / "fingerprint.json"
-    fingerprint = method_fingerprint(config_hash, name, max_steps, overrides, base_model)
+    fingerprint = method_fingerprint(config_hash, name, max_steps, overrides, base_model,
+                                     method=method if method != name else None, probe=probe)
     if not force and _read_json(marker).get("fingerprint") == fingerprint:
         previous = _read_json(result)
         if previous.get("status") == "ok":  # same inputs, finished: measured already
             return {**previous, "reused": True}
     result.unlink(missing_ok=True)
     marker.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "tunesmith.compare.worker", str(config_path), name,
-               str(out), "--base-model", base_model, "--data", str(data_dir),
-               "--max-steps", str(max_steps)]
+    command = [sys.executable, "-m", "tunesmith.compare.worker", str(config_path),
+               method or name, str(out), "--base-model", base_model, "--data", str(data_dir),
+               "--max-steps", str(max_steps), "--label", name, *(["--forgetting"] if probe else [])]
     for item in overrides:
         command += ["--set", item]
     log = out / "log.txt"
@@ -182,11 +207,12 @@ def _add_relative_scores(rows: list[dict[str, Any]]) -> None:
 
 
 def method_fingerprint(config_hash: str, name: str, max_steps: int, overrides: list[str],
-                       base_model: str) -> str:
+                       base_model: str, method: str | None = None, probe: bool = False) -> str:
     """What a method's measurement depends on: equal fingerprints, reusable result."""
+    extra = {**({"trains": method} if method else {}), **({"probe": True} if probe else {})}
     return sha256_json({"tunesmith": __version__, "config": config_hash, "method": name,
                         "max_steps": max_steps, "overrides": overrides,
-                        "base_model": base_model})
+                        "base_model": base_model, **extra})
 
 
 def _read_json(path: Path) -> dict[str, Any]:

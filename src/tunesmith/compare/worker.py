@@ -74,7 +74,8 @@ def comparable_method(configured: Any, name: str) -> Any:
     return MethodConfig(name=name, **carried)
 
 
-def run_base(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+def run_base(config: Any, base_model: str, data_dir: Path, out_dir: Path,
+             probe: bool = False) -> dict[str, Any]:
     from tunesmith.inference import load_predictor
     from tunesmith.train.sft import count_parameters
 
@@ -83,20 +84,31 @@ def run_base(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> dic
     row: dict[str, Any] = {"method": BASE, "family": "none", "trainable_params": 0,
                            "total_params": total, "trainable_percent": 0.0}
     row.update(score_model(predictor, config, data_dir, out_dir))
+    if probe:  # compare --forgetting: the base's general ability, what the others are held to
+        from tunesmith.compare.forgetting import probe_scores
+
+        row.update(probe_scores(predictor, config, out_dir))
     return row
 
 
-def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path,
+               probe: bool = False) -> dict[str, Any]:
     from rich.console import Console
 
+    from tunesmith.forgetting import build_mitigations
     from tunesmith.inference import load_predictor
     from tunesmith.methods import METHODS
     from tunesmith.train.sft import train_sft
 
     name = config.method.name
     start = time.perf_counter()
-    result = train_sft(config, base_model, data_dir, out_dir / "train",
-                       Console(stderr=True, force_terminal=False))
+    console = Console(stderr=True, force_terminal=False)
+    # train.forgetting (compare --forgetting switches one mitigation on per row)
+    mitigations = build_mitigations(config, base_model, data_dir, out_dir / "train", console)
+    result = train_sft(config, base_model, data_dir, out_dir / "train", console,
+                       extra_losses=mitigations.extra_losses or None,
+                       extra_records=mitigations.extra_records or None,
+                       callbacks=mitigations.callbacks or None)
     m = result.metrics
     row: dict[str, Any] = {
         "method": name, "family": METHODS.get(name).family,
@@ -105,12 +117,17 @@ def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path) -> d
         "tokens_per_s": m.get("train_tokens_per_second"), "train_tokens": m.get("train_tokens"),
         "train_seconds": m.get("train_runtime"), "steps": config.train.max_steps,
         "eval_loss": m.get("eval_loss"), "base_eval_loss": m.get("base_eval_loss"),
+        "mitigation": mitigations.label, "forgetting": mitigations.summary(),
     }
     row["peak_memory_mb"], row["memory_measure"] = peak_memory_mb()  # training's peak
     # score what was saved, loaded back the way evaluation loads it
     tuned = load_predictor(config, None, name, base_model=base_model,
                            weights=result.adapter_dir)
     row.update(score_model(tuned, config, data_dir, out_dir))
+    if probe:
+        from tunesmith.compare.forgetting import probe_scores
+
+        row.update(probe_scores(tuned, config, out_dir))
     row["seconds"] = time.perf_counter() - start
     return row
 
@@ -124,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--max-steps", type=int, required=True)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--label", help="The row's name (default: the method's).")
+    parser.add_argument("--forgetting", action="store_true",
+                        help="Also run the forgetting probe on the model.")
     args = parser.parse_args(argv)
 
     from tunesmith.config import load_config
@@ -134,16 +154,19 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         config = load_config(args.config, [*args.overrides, f"train.max_steps={args.max_steps}"])
+        configured = args.method == config.method.name
         if args.method != BASE:
             config.method = comparable_method(config.method, args.method)
         if args.method == BASE:
-            row = run_base(config, args.base_model, args.data, out_dir)
+            row = run_base(config, args.base_model, args.data, out_dir, args.forgetting)
         else:
-            row = run_method(config, args.base_model, args.data, out_dir)
+            row = run_method(config, args.base_model, args.data, out_dir, args.forgetting)
+        row.update({"method": args.label or args.method, "base_method": args.method,
+                    "configured": configured})
         row["status"] = "ok"
     except Exception as error:  # a failing method is a row with its error; the run goes on
         traceback.print_exc()
-        row = {"method": args.method, "status": "error",
+        row = {"method": args.label or args.method, "status": "error",
                "error": f"{type(error).__name__}: {error}".strip()[:2000]}
     write_json_atomic(out_dir / "result.json", row)
     return 0

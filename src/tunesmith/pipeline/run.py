@@ -104,15 +104,20 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
 
     if config.model.task != "causal_lm":  # encoder tasks (train/encoder.py)
         return {"task": config.model.task, "metrics": run_train_extras(config, run_dir, console)}
+    from tunesmith.forgetting import build_mitigations
     from tunesmith.train.multitask import build_multitask
 
     layout = RunLayout(run_dir)
     base = layout.base_model()
     multitask = build_multitask(config, base)  # guard.multitask_lambda > 0
+    # train.forgetting: EWC's penalty, replayed general examples, the curriculum's schedule
+    mitigations = build_mitigations(config, base, layout.data_dir, layout.train_dir, console)
     with track_training(config, run_dir) as tracking:  # train.report_to: mlflow
         result = train_sft(config, base, layout.data_dir, layout.train_dir, console,
-                           extra_losses=[multitask] if multitask else None,
-                           callbacks=tracking.callbacks)
+                           extra_losses=[*([multitask] if multitask else []),
+                                         *mitigations.extra_losses] or None,
+                           extra_records=mitigations.extra_records or None,
+                           callbacks=[*tracking.callbacks, *mitigations.callbacks])
         tracking.log_summary(result.metrics)
     if multitask is not None:
         multitask.save(layout.train_dir)  # the answerability head, beside the adapter
@@ -126,7 +131,8 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
             "method": config.method.name, "trainable_params": m["trainable_params"],
             "trainable_percent": m["trainable_percent"],
             "precision": result.hardware.precision,
-            "gradient_checkpointing": result.hardware.gradient_checkpointing}
+            "gradient_checkpointing": result.hardware.gradient_checkpointing,
+            "forgetting": mitigations.summary() if config.train.forgetting.any_enabled else None}
 
 
 def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
@@ -200,12 +206,33 @@ def _run_eval_and_check(config: RunConfig, run_dir: Path, console: Console) -> d
     from tunesmith.decide import check_outcome
 
     details = _run_eval(config, run_dir, console)
+    details.update(_run_forgetting_probe(config, run_dir, console))
     outcome = check_outcome(config, run_dir, console)
     if outcome is not None:
         console.print(f"  eval: decide: the decision {outcome['verdict']}")
         details["decide"] = {k: outcome[k] for k in ("best_baseline_f1", "best_tuned_f1",
                                                      "gain_f1", "held")}
     return details
+
+
+def _run_forgetting_probe(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    """eval/forgetting.json: the base's general ability the tuned model kept (causal LMs)."""
+    if config.model.task != "causal_lm" or not config.eval.forgetting.enabled:
+        return {}
+    from tunesmith.forgetting import probe_run
+
+    probe = probe_run(config, RunLayout(run_dir), console)
+    for label, s in probe["models"].items():
+        console.print(f"  eval: forgetting probe: {label}: perplexity {s['perplexity']:.2f}  "
+                      f"instructions {s['instruction_following']:.1f}%  closed-book QA "
+                      f"{s['closed_book_qa']:.1f}%")
+    change = probe.get("change")
+    if change:
+        console.print(f"  eval: forgetting probe: general loss "
+                      f"{change['general_loss']:+.2f} points")
+    return {"forgetting": {"models": {k: {m: v for m, v in s.items() if m != "by_checker"}
+                                       for k, s in probe["models"].items()},
+                           "change": change}}
 
 
 def _numbers(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -266,7 +293,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("guard", ("model", "eval", "guard", "seed"),
           ("thresholds.json", "calibration.json", "reliability.png"),
           _guard_stage_inputs, _run_guard),
-    Stage("eval", ("model", "eval", "guard"), ("metrics.json", "predictions.jsonl"),
+    Stage("eval", ("model", "eval", "guard"),
+          ("metrics.json", "predictions.jsonl", "forgetting.json"),
           _eval_inputs, _run_eval_and_check),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)

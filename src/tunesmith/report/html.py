@@ -17,6 +17,7 @@ from typing import Any
 from tunesmith import __version__
 from tunesmith.report import plots
 from tunesmith.report.decide import decide_section
+from tunesmith.report.forgetting import forgetting_section
 from tunesmith.report.markup import (
     MISSING,
     cell,
@@ -98,6 +99,7 @@ def render_report(run_dir: Path) -> str:
         Section("decide", "Decide", decide_section(run_dir)),
         Section("training", "Training", _training_body(run_dir)),
         Section("evaluation", "Evaluation", _evaluation_body(run_dir)),
+        Section("forgetting", "Forgetting", forgetting_section(run_dir)),
         Section("guard", "Guard", _guard_body(run_dir)),
         Section("examples", "Examples", _examples_body(run_dir)),
     ]
