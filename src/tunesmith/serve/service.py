@@ -55,6 +55,8 @@ class GuardService:
             raise RequestError(f"max_tokens {requested} is above this server's limit of "
                                f"{limit} (serve.max_tokens)", param="max_tokens")
         max_tokens = requested or min(self.config.eval.max_new_tokens, limit)
+        if self.kind != "causal_lm":  # an encoder reads question + context in windows
+            return Counted(self.tokens(question) + self.tokens(context), max_tokens)
         prompt = build_prompts(self._counter, [question], [context],
                                self.config.guard.system_message())[0]
         tokens = len(self._counter(prompt, add_special_tokens=False)["input_ids"])
