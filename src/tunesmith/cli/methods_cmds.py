@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -71,9 +73,13 @@ def compare(
             err_console.print(f"error: --method-set {item!r}: expected METHOD:KEY.PATH=VALUE")
             raise typer.Exit(2)
         own.setdefault(name.strip(), []).append(assignment.strip())
-    progress = err_console if json_out is not None and str(json_out) == "-" else console
-    result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
-                                             progress, jobs, force, own, forgetting))
+    to_stdout = json_out is not None and str(json_out) == "-"
+    progress = err_console if to_stdout else console
+    # with --json -, stdout holds the JSON alone: what else writes there (DeepSpeed's logger,
+    # the tiny model's pre-training bar) goes to stderr with the progress
+    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+        result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
+                                                 progress, jobs, force, own, forgetting))
     rows = result.rows
     if json_out is not None:
         text = json.dumps({"meta": result.meta, "rows": rows}, indent=2)
