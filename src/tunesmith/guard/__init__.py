@@ -20,7 +20,7 @@ from tunesmith.guard.decide import (
     output_schema,
     validate_output,
 )
-from tunesmith.guard.gates import GATES, INSUFFICIENT_CONTEXT, Gate, Signals
+from tunesmith.guard.gates import GATES, INSUFFICIENT_CONTEXT, SIMILARITY, Gate, Signals
 
 __all__ = ["GATES", "INSUFFICIENT_CONTEXT", "Gate", "GateResult", "Guard", "GuardedAnswer",
            "Signals", "decide", "output_schema", "validate_output"]
@@ -40,7 +40,6 @@ class Guard:
         self.label = label
         self.predictor = load_predictor(config, self.run_dir, label)
         self.rejection_head = load_rejection_head(self.run_dir) if label == "tuned" else None
-        self.similarity = SimilarityModel(config.guard.encoder_model)
         saved = load_thresholds(self.run_dir, label)
         self.sources: dict[str, ThresholdSource] = {}
         if saved is None:
@@ -55,6 +54,9 @@ class Guard:
             self.sources[name] = "config"
         for name in self.gates:
             GATES.get(name)  # an unknown gate name fails here, with the known ones listed
+        # the encoder embeds question and context on every answer: only for a gate that reads it
+        self.similarity = (SimilarityModel(config.guard.encoder_model)
+                           if SIMILARITY.name in self.gates else None)
 
     @classmethod
     def from_config(cls, path: str | Path, overrides: list[str] | None = None,

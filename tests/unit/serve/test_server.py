@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -19,6 +20,7 @@ from tunesmith.guard.gates import question_words
 from tunesmith.serve import GuardService
 
 Serve = Callable[..., AbstractContextManager[str]]
+HTTP = httpx.Client(timeout=60)  # a shared 2-core machine can be slow
 
 QUESTION = "Which port does the broker listen on?"
 CONTEXT = ("The broker listens on port 7420 by default. Version 2.1 was released in March "
@@ -78,7 +80,7 @@ def test_a_context_without_enough_text_is_rejected(base_url: str, service: Guard
 
 def test_models_and_health(base_url: str) -> None:
     assert [m.id for m in client(base_url).models.list()] == ["srv"]
-    health = httpx.get(f"{base_url}/health").json()
+    health = HTTP.get(f"{base_url}/health").json()
     assert health["status"] == "ok" and health["model"] == "srv"
     assert health["gates"] == ["context_length", "confidence", "no_answer_prob"]
     assert health["thresholds"]["confidence"] == 0.75  # the seed's default, not calibrated
@@ -117,7 +119,7 @@ BAD = [  # (body, status, words the message must contain)
 def test_malformed_requests_get_a_4xx_json_error(base_url: str, body: Any, status: int,
                                                   words: str) -> None:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = httpx.post(f"{base_url}/v1/chat/completions", content=data,
+    response = HTTP.post(f"{base_url}/v1/chat/completions", content=data,
                           headers={"Content-Type": "application/json"})
     assert response.status_code == status, response.text
     error = response.json()["error"]
@@ -126,10 +128,10 @@ def test_malformed_requests_get_a_4xx_json_error(base_url: str, body: Any, statu
 
 def test_size_route_and_method_errors_are_json(base_url: str, service: GuardService) -> None:
     limit = service.config.serve.max_request_bytes
-    big = httpx.post(f"{base_url}/v1/chat/completions", content=b"x" * (limit + 1))
+    big = HTTP.post(f"{base_url}/v1/chat/completions", content=b"x" * (limit + 1))
     assert big.status_code == 413 and "serve.max_request_bytes" in big.json()["error"]["message"]
-    assert httpx.get(f"{base_url}/v1/chat/completions").status_code == 405
-    missing = httpx.get(f"{base_url}/v2/nothing")
+    assert HTTP.get(f"{base_url}/v1/chat/completions").status_code == 405
+    missing = HTTP.get(f"{base_url}/v2/nothing")
     assert missing.status_code == 404 and missing.json()["error"]["message"]
 
 
@@ -147,8 +149,8 @@ def test_api_key_from_bearer(service: GuardService, serve: Serve) -> None:
     with serve(service, api_key="s3cret") as url:
         with pytest.raises(openai.AuthenticationError):
             client(url, "wrong").models.list()
-        assert httpx.get(f"{url}/v1/models").status_code == 401
-        assert httpx.get(f"{url}/health").status_code == 200  # for load balancers
+        assert HTTP.get(f"{url}/v1/models").status_code == 401
+        assert HTTP.get(f"{url}/health").status_code == 200  # for load balancers
         reply = client(url, "s3cret").chat.completions.create(
             model="srv", messages=[{"role": "user", "content": QUESTION}],
             extra_body={"context": CONTEXT})
@@ -160,7 +162,7 @@ def test_concurrent_requests_share_generate_calls(service: GuardService, serve: 
         contexts = [CONTEXT[: 40 + 9 * i] for i in range(8)]  # all distinct
         with ThreadPoolExecutor(8) as pool:
             replies = list(pool.map(lambda c: ask(url, context=c), contexts))
-        stats = httpx.get(f"{url}/health").json()
+        stats = HTTP.get(f"{url}/health").json()
     assert stats["requests"] == 8 and stats["batches"] < 8 and stats["largest_batch"] >= 2
     for context, reply in zip(contexts, replies, strict=True):  # each got its own answer back
         gate = next(g for g in reply.model_extra["tunesmith"]["gates"]
@@ -183,11 +185,11 @@ def test_a_full_queue_answers_503(service: GuardService, serve: Serve) -> None:
     with serve(busy) as url, ThreadPoolExecutor(2) as pool:
         first = pool.submit(ask, url)  # taken by the model thread, held there
         second = pool.submit(ask, url)  # waits in the queue (size 1)
-        for _ in range(200):
-            if httpx.get(f"{url}/health").json()["queue"]["waiting"] == 1:
-                break
-            threading.Event().wait(0.05)
-        third = httpx.post(f"{url}/v1/chat/completions", json={
+        deadline = time.monotonic() + 120  # a loaded machine is slow to send both
+        while HTTP.get(f"{url}/health").json()["queue"]["waiting"] < 1:
+            assert time.monotonic() < deadline, "the second request never queued"
+            time.sleep(0.05)
+        third = HTTP.post(f"{url}/v1/chat/completions", json={
             "model": "srv", "messages": [{"role": "user", "content": QUESTION}],
             "context": CONTEXT})
         held.set()
