@@ -103,10 +103,31 @@ def run(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
 
 
 @app.command()
-def train(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
-          as_json: JsonOpt = False) -> None:
+def train(
+    config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False, as_json: JsonOpt = False,
+    nproc: Annotated[int | None, typer.Option(
+        "--nproc", help="Train in N processes on this node: DDP through torchrun (gloo on a "
+        "CPU), or DeepSpeed/FSDP through accelerate as plan.distributed says.")] = None,
+    nnodes: Annotated[int, typer.Option("--nnodes", help="Nodes in the run (with --nproc "
+                                        "and --rdzv; the same command on every node).")] = 1,
+    rdzv: Annotated[str | None, typer.Option(
+        "--rdzv", help="HOST:PORT of the rendezvous every node reaches (several nodes).")] = None,
+    node_rank: Annotated[int | None, typer.Option(
+        "--node-rank", help="This node's rank (DeepSpeed/FSDP launches on several nodes).")
+    ] = None,
+) -> None:
     """Fine-tune (building the data and the base model first if they are not up to date)."""
-    _run_until(config, set_, "train", force, as_json)
+    if nproc is None:
+        _run_until(config, set_, "train", force, as_json)
+        return
+    from tunesmith.pipeline.distributed import Launch, train_distributed
+
+    cfg = load_run_config(config, set_)
+    progress = err_console if as_json else console
+    outcome = guarded(lambda: train_distributed(
+        cfg, config, list(set_ or []), force, Launch(nproc, nnodes, rdzv, node_rank), progress))
+    if as_json:
+        print(json.dumps({"run_dir": str(cfg.run_dir), "stages": outcome}, indent=2))
 
 
 @app.command("eval")

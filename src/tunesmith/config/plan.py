@@ -3,7 +3,7 @@ Optuna search space (``tunesmith plan | lr-find | search | estimate``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -84,6 +84,11 @@ class PlanConfig(Section):
         "auto", description="'auto': this machine (its GPU, or the CPU); or a GPU from the "
         "catalog (a100-80gb, h100, rtx4090, ...: `tunesmith estimate --help`) to plan for.")
     gpus: int = Field(1, ge=1, description="GPUs to plan for.")
+    distributed: Literal["auto", "ddp", "zero2", "zero3", "fsdp"] = Field(
+        "auto", description="How `tunesmith train --nproc N` spreads training over processes: "
+        "'ddp' (torchrun; gloo on a CPU), 'zero2'/'zero3' (DeepSpeed) or 'fsdp' (through "
+        "accelerate launch and the planner's config files); 'auto': DDP on a CPU, else the "
+        "first strategy whose per-GPU memory estimate fits (`tunesmith estimate`).")
     target_effective_batch: int = Field(
         16, ge=1, description="Examples per optimizer step; gradient accumulation makes up "
         "what the per-device batch cannot hold (seed: batch 2 x accumulation 8).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from tunesmith import __version__
 from tunesmith.config import RunConfig
 from tunesmith.models.builtin import gguf_source
 from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
+from tunesmith.utils.dist import barrier, is_main_process
 from tunesmith.utils.hashing import sha256_file, sha256_json, sha256_tree
 from tunesmith.utils.layout import RunLayout
 
@@ -119,6 +120,8 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
                            extra_records=mitigations.extra_records or None,
                            callbacks=[*tracking.callbacks, *mitigations.callbacks])
         tracking.log_summary(result.metrics)
+    if not is_main_process():  # a multi-process run: the main process writes the rest
+        return {"metrics": result.metrics}
     if multitask is not None:
         multitask.save(layout.train_dir)  # the answerability head, beside the adapter
     for reason in result.reasons:
@@ -321,11 +324,15 @@ def config_hash(config: RunConfig, sections: tuple[str, ...]) -> str:
 def run_pipeline(
     config: RunConfig,
     until: str = "eval",
-    force: bool = False,
+    force: bool | Collection[str] = False,
     console: Console | None = None,
     report: bool = True,
 ) -> dict[str, str]:
-    """Run every stage up to ``until``; returns {stage: 'ran' | 'skipped'}."""
+    """Run every stage up to ``until``; returns {stage: 'ran' | 'skipped'}.
+
+    ``force``: re-run every stage (True) or the named ones. In a multi-process run
+    (``tunesmith train --nproc``) every rank runs the stages; the main process alone writes
+    the manifests and the report, after the others have finished the stage."""
     if until not in STAGE_NAMES:
         raise ValueError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     console = console or Console()
@@ -339,7 +346,8 @@ def run_pipeline(
         expected_hash = config_hash(config, stage.sections)
         inputs = stage.inputs(config, run_dir)
         previous = Manifest.read(stage_dir)
-        if not force and previous and previous.matches(expected_hash, inputs, stage_dir):
+        forced = force if isinstance(force, bool) else stage.name in force
+        if not forced and previous and previous.matches(expected_hash, inputs, stage_dir):
             console.print(f"[green]✓[/green] {stage.name}: up to date, skipped")
             outcome[stage.name] = "skipped"
         else:
@@ -347,6 +355,12 @@ def run_pipeline(
             stage_dir.mkdir(parents=True, exist_ok=True)
             with Timer() as timer:
                 details = stage.run(config, run_dir, console)
+            barrier()  # every rank has finished the stage before it is recorded as done
+            if not is_main_process():
+                outcome[stage.name] = "ran"
+                if stage.name == until:
+                    break
+                continue
             Manifest(
                 stage=stage.name, config_hash=expected_hash, inputs=inputs,
                 outputs=hash_outputs(stage_dir, list(stage.outputs)), details=details,
@@ -356,7 +370,7 @@ def run_pipeline(
             outcome[stage.name] = "ran"
         if stage.name == until:
             break
-    if report:
+    if report and is_main_process():
         from tunesmith.report import write_report
         from tunesmith.train.tracking import log_run_outputs
 

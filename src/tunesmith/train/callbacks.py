@@ -26,6 +26,8 @@ class RichProgressCallback(TrainerCallback):
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState,
                        control: TrainerControl, **kwargs: Any) -> None:
+        if not state.is_world_process_zero:  # one bar for a multi-process run
+            return
         self._progress = make_progress(self.console)
         self._progress.start()
         self._task = self._progress.add_task(

@@ -17,6 +17,7 @@ from transformers import EarlyStoppingCallback, TrainerCallback
 
 from tunesmith.config import TrainConfig
 from tunesmith.plan.hparams import save_interval
+from tunesmith.utils.dist import world_size
 
 Precision = Literal["fp32", "fp16", "bf16"]
 
@@ -64,8 +65,10 @@ def choose_hardware(train: TrainConfig) -> HardwareChoice:
 
 
 def steps_per_epoch(n_examples: int, train: TrainConfig) -> int:
-    """Optimizer steps in one pass over ``n_examples``."""
-    return max(1, math.ceil(n_examples / (train.batch_size * train.gradient_accumulation_steps)))
+    """Optimizer steps in one pass over ``n_examples``: each step takes ``batch_size`` x
+    accumulation examples on every process of the run (``tunesmith train --nproc``)."""
+    per_step = train.batch_size * train.gradient_accumulation_steps * world_size()
+    return max(1, math.ceil(n_examples / per_step))
 
 
 def shared_training_kwargs(train: TrainConfig, hardware: HardwareChoice, seed: int,

@@ -65,6 +65,7 @@ from tunesmith.train.packing import (
     share_prefixes,
     tokenize_example,
 )
+from tunesmith.utils.dist import barrier, is_main_process, world_size
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic
 
@@ -126,8 +127,10 @@ class SFTTrainer(TrlSFTTrainer):
                                      "loss that needs every position's logits; set "
                                      "train.shared_context: false")
             if model.training:  # the Trainer would count a 4-D mask's entries: count here
-                self.state.num_input_tokens_seen += tokens
-                self.computed_tokens += computed
+                counts = torch.tensor([tokens, computed], device=self.args.device)
+                counts = self.accelerator.gather(counts).view(-1, 2).sum(0)  # every process
+                self.state.num_input_tokens_seen += int(counts[0])
+                self.computed_tokens += int(counts[1])
         if self._head_at_supervised_positions(model, want):
             loss = self._supervised_loss(model, inputs, num_items_in_batch, tokens)
             outputs = None
@@ -216,7 +219,19 @@ def planned_steps(n_examples: int, config: RunConfig) -> int:
 
 
 def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
-    """The checkpoint to resume from, if it was made by the same inputs; else start clean."""
+    """The checkpoint to resume from, if it was made by the same inputs; else start clean.
+
+    In a multi-process run the main process clears and chooses; the others wait, then read."""
+    if not is_main_process():
+        barrier()
+        return last_complete_checkpoint(checkpoint_dir, remove_incomplete=False)
+    try:
+        return _prepare_checkpoints_here(checkpoint_dir, fingerprint)
+    finally:
+        barrier()
+
+
+def _prepare_checkpoints_here(checkpoint_dir: Path, fingerprint: str) -> str | None:
     marker = checkpoint_dir / "fingerprint.json"
     if checkpoint_dir.exists():
         same = _read_fingerprint(marker) == fingerprint
@@ -227,7 +242,8 @@ def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
     return last_complete_checkpoint(checkpoint_dir)
 
 
-def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
+def last_complete_checkpoint(checkpoint_dir: Path, remove_incomplete: bool = True
+                             ) -> str | None:
     """The newest checkpoint that was fully written; half-written ones are removed.
 
     The Trainer writes ``trainer_state.json`` after the weights, optimizer and RNG states, so a
@@ -239,7 +255,8 @@ def last_complete_checkpoint(checkpoint_dir: Path) -> str | None:
     for folder in sorted(checkpoint_dir.glob("checkpoint-*"), key=step, reverse=True):
         if (folder / "trainer_state.json").is_file():
             return str(folder)
-        shutil.rmtree(folder)
+        if remove_incomplete:
+            shutil.rmtree(folder)
     return None
 
 
@@ -357,6 +374,7 @@ def train_sft(
     metrics: dict[str, Any] = {
         "method": config.method.name, "trainable_params": trainable, "total_params": total,
         "trainable_percent": 100.0 * trainable / total if total else 0.0,
+        "world_size": world_size(),  # processes (tunesmith train --nproc)
     }
     if eval_ds is not None:
         metrics["base_eval_loss"] = _base_eval_loss(trainer, config, base_model, hardware)
@@ -383,10 +401,12 @@ def train_sft(
     )
 
     adapter_dir = out_dir / "adapter"
-    _save_atomically(method, model, tokenizer, adapter_dir,
-                     {"name": config.method.name, "options": options.model_dump(mode="json"),
-                      "tunesmith_version": __version__, "trainable_params": trainable,
-                      "total_params": total})
+    if trainer.is_world_process_zero():  # every rank holds the same weights: one writes them
+        _save_atomically(method, model, tokenizer, adapter_dir,
+                         {"name": config.method.name, "options": options.model_dump(mode="json"),
+                          "tunesmith_version": __version__, "trainable_params": trainable,
+                          "total_params": total})
+    barrier()
     reasons = [*hardware.reasons, shared_why, *data.reasons, *optimizer.reasons,
                *schedule.reasons]
     if t.label_smoothing:
