@@ -58,8 +58,11 @@ def find_browser() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an
+    asyncio loop running in the main thread while it is open, and every later test that calls
+    ``asyncio.run`` (tests/unit/serve) would fail."""
     path = find_browser()
     if path is None:
         pytest.skip("no Chromium found for the browser tests: install Debian's chromium "

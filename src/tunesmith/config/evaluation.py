@@ -31,4 +31,9 @@ class EvalConfig(Section):
     load_in: Literal["8bit", "4bit"] | None = Field(
         None, description="Load the models for scoring quantised by bitsandbytes (8-bit LLM.int8 "
         "or 4-bit nf4) to fit a smaller GPU; null: the checkpoint's own precision.")
+    merge_adapter: bool = Field(
+        True, description="Fold a mergeable adapter (LoRA, DoRA, IA3, ...) into the base weights "
+        "when loading the tuned model for answering: the same function without the adapter's "
+        "extra matrix products in every layer. Not with load_in (the update would be rounded "
+        "into quantised weights) nor for a method that cannot merge.")
     forgetting: ForgettingProbeConfig = Field(default_factory=ForgettingProbeConfig)

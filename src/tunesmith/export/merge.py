@@ -86,7 +86,7 @@ def merge_tuned(config: RunConfig, run: RunLayout | None = None) -> MergedModel:
     # full precision, whatever eval.load_in says: the merge must not round the update
     unquantised = config.model_copy(deep=True)
     unquantised.eval.load_in = None
-    predictor = load_predictor(unquantised, layout, "tuned")
+    predictor = load_predictor(unquantised, layout, "tuned", merge=False)
     try:
         merged = (method.merge(predictor.model) if method is not None
                   else predictor.model.merge_and_unload())

@@ -9,6 +9,7 @@ through it, so each honours the same choices:
 - the device: CUDA when available, else the CPU;
 - 8-bit or 4-bit loading (``eval.load_in``, through bitsandbytes; ``device_map`` places the
   quantised weights while loading);
+- a mergeable adapter folded into the base weights for answering (``eval.merge_adapter``);
 - encoder tasks (extractive QA, answerability): the encoder, fresh or trained.
 """
 
@@ -24,7 +25,14 @@ from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.inference.encoder import load_encoder, load_trained_encoder
 from tunesmith.inference.multitask_head import load_head
-from tunesmith.methods.saved import METHOD_FILE, LoadIn, load_tuned, quantization_kwargs
+from tunesmith.methods.base import METHODS, MergeNotSupportedError
+from tunesmith.methods.saved import (
+    METHOD_FILE,
+    LoadIn,
+    load_tuned,
+    quantization_kwargs,
+    saved_method,
+)
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
 from tunesmith.utils.layout import RunLayout
 
@@ -54,9 +62,10 @@ def is_merged_model(directory: Path) -> bool:
 
 
 def load_causal_model(config: RunConfig, base_model: str, weights: Path | None = None,
-                      load_in: LoadIn = None) -> Any:
+                      load_in: LoadIn = None, merge: bool = False) -> Any:
     """The causal LM on the inference device: the base alone (``weights`` None), the base with
-    what a method saved in ``weights``, or the merged model ``weights`` holds."""
+    what a method saved in ``weights`` (merged into the base weights with ``merge`` where the
+    method can merge and the base is not quantised), or the merged model ``weights`` holds."""
     cuda = torch.cuda.is_available()
 
     def load(name: str, **kwargs: Any) -> Any:
@@ -74,8 +83,34 @@ def load_causal_model(config: RunConfig, base_model: str, weights: Path | None =
     else:
         # whichever method saved the folder loads it (a PEFT adapter, or a native method)
         model = load_tuned(lambda **kwargs: load(base_model, **kwargs), weights, load_in)
+        if merge and load_in is None:
+            model = _merged(model, weights)
     model.eval()
     return model
+
+
+def _merged(model: Any, weights: Path) -> Any:
+    """``model`` with the update ``weights`` holds folded into its base weights, where the
+    method merges and its base is not quantised (QLoRA's 4-bit base would round it away);
+    else ``model`` as it is."""
+    name, options = saved_method(weights)
+    if name == "peft-adapter":
+        mergeable = hasattr(model, "merge_and_unload")
+        method = None
+    else:
+        method = METHODS.get(name)()
+        mergeable = method.mergeable and "quantization_config" not in method.load_kwargs(
+            method.Options.model_validate(options))
+    if not mergeable or _quantised(model):
+        return model
+    try:
+        return method.merge(model) if method is not None else model.merge_and_unload()
+    except (MergeNotSupportedError, ValueError, NotImplementedError):
+        return model  # the method's layers cannot merge here: answer unmerged
+
+
+def _quantised(model: Any) -> bool:
+    return any(type(p).__name__ in ("Params4bit", "Int8Params") for p in model.parameters())
 
 
 def load_predictor(
@@ -85,12 +120,15 @@ def load_predictor(
     *,
     base_model: str | None = None,
     weights: Path | None = None,
+    merge: bool = True,
 ) -> Predictor:
     """The base (``label="base"``) or the trained model of a run, ready to generate.
 
     ``run`` gives the defaults: the base model its model stage resolved and ``train/adapter``
     (or ``train/<task>`` for encoder tasks). ``base_model`` and ``weights`` override them
-    (``compare`` scores each method's own folder); ``eval.load_in`` quantises the causal LM.
+    (``compare`` scores each method's own folder); ``eval.load_in`` quantises the causal LM;
+    ``merge=False`` keeps the adapter apart whatever ``eval.merge_adapter`` says (export merges
+    itself, and needs the adapter).
     """
     layout = RunLayout(run) if isinstance(run, Path) else run
     task = config.model.task
@@ -111,7 +149,8 @@ def load_predictor(
         weights = weights or _layout(layout).adapter
         if not weights.exists():
             raise TunesmithError(f"{weights}: no trained model; run training first")
-        model = load_causal_model(config, base, weights, config.eval.load_in)
+        model = load_causal_model(config, base, weights, config.eval.load_in,
+                                  merge=merge and config.eval.merge_adapter)
         head = load_head(weights.parent)  # the multitask head is saved beside the adapter
     tokenizer_source = str(weights) if (label != BASE and weights is not None and
                                         is_merged_model(weights) and

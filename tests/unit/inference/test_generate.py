@@ -186,3 +186,36 @@ def test_no_answer_threshold_regenerates_only_unlikely_abstentions(
     calls.clear()
     generate(predictor.model, predictor.tokenizer, prompts, 4, abstain_text=abstain)
     assert calls == [([0, 1, 2], [])]  # no threshold: greedy decides alone
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt_tuning"])
+def test_tuned_model_is_merged_for_answering_where_the_method_can(
+        tmp_path: Path, tiny_lm: str, method: str) -> None:
+    from tunesmith.methods import METHODS
+    from tunesmith.models.loading import load_causal_lm
+
+    m = METHODS.get(method)()
+    tuned = m.prepare(load_causal_lm(tiny_lm), m.Options.model_validate({}))
+    with torch.no_grad():  # a LoRA whose update is not zero (B starts at zero)
+        for name, param in tuned.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    m.save(tuned, tmp_path / "adapter")
+    config = _config(tmp_path)
+    ids = torch.tensor([[1, 5, 9, 14, 3]])
+
+    kept = load_predictor(config, None, "tuned", base_model=tiny_lm,
+                          weights=tmp_path / "adapter", merge=False).model
+    merged = load_predictor(config, None, "tuned", base_model=tiny_lm,
+                            weights=tmp_path / "adapter").model
+    off = load_predictor(_config(tmp_path, merge_adapter=False), None, "tuned",
+                         base_model=tiny_lm, weights=tmp_path / "adapter").model
+    assert getattr(kept, "peft_config", None) and getattr(off, "peft_config", None)
+    if method == "lora":  # folded in: a plain model with the same outputs
+        assert not getattr(merged, "peft_config", None)
+        with torch.no_grad():
+            a, b = kept(ids).logits, merged(ids).logits
+        assert torch.allclose(a, b, atol=1e-4)
+        assert not torch.allclose(a, load_causal_lm(tiny_lm)(ids).logits, atol=1e-3)
+    else:  # virtual tokens cannot merge: answered as saved
+        assert getattr(merged, "peft_config", None)
