@@ -36,6 +36,9 @@ SetOpt = Annotated[
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run stages even if up to date.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", help="Refuse the whole input for one bad line (default: skip and report it, "
+    "keep the good ones, fail only when none is left).")]
 
 T = TypeVar("T")
 
@@ -56,14 +59,28 @@ def guarded(action: Callable[[], T]) -> T:
     try:
         return action()
     except ConfigError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(2) from None
     except _user_errors() as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; re-run the same command to resume")
         raise typer.Exit(130) from None
+
+
+def out_path(out: Path, flag: str = "--out") -> Path:
+    """``out`` with ``~`` expanded; a folder there is a user error naming the flag (the atomic
+    rename would fail on it)."""
+    from tunesmith.errors import TunesmithError
+
+    out = out.expanduser()
+    if out.is_dir():
+        raise TunesmithError(f"{flag} {out}: is a folder; give a file path")
+    if any(p.exists() and not p.is_dir() for p in out.parents):
+        raise TunesmithError(f"{flag} {out}: a parent of it is a file, not a folder")
+    return out
 
 
 def load_run_config(config: Path, overrides: list[str] | None) -> RunConfig:

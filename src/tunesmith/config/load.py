@@ -44,6 +44,45 @@ def _line_map(node: yaml.Node, loc: Loc = (), out: dict[Loc, int] | None = None)
     return out
 
 
+def _duplicate_keys(node: yaml.Node | None, loc: Loc = (), name: str = "config") -> list[str]:
+    """Every key given twice in one mapping (PyYAML keeps the last silently), with both lines."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first and key != "<<":  # '<<' is YAML's merge key, not a duplicate
+                problems.append(f"{name}:{line}: duplicate key '{_dotted((*loc, key))}' "
+                                f"(first at line {first[key]}; one of them must go)")
+            first.setdefault(key, line)
+            problems += _duplicate_keys(value_node, (*loc, key), name)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*loc, i), name)
+    return problems
+
+
+def _override_locs(overrides: Sequence[str]) -> dict[Loc, str]:
+    """Each ``--set`` item by the key path it sets."""
+    locs: dict[Loc, str] = {}
+    for item in overrides:
+        dotted = item.partition("=")[0]
+        locs[tuple(p for p in dotted.strip().split(".") if p)] = item
+    return locs
+
+
+def _set_flag(loc: Loc, overridden: Mapping[Loc, str]) -> str | None:
+    """The ``--set`` item behind an error at ``loc`` (the key, a value inside it, or a check
+    over its section), if any."""
+    keys = tuple(p for p in loc if not isinstance(p, int))
+    for set_loc, item in overridden.items():
+        n = min(len(set_loc), len(keys))
+        if n and set_loc[:n] == keys[:n]:
+            return item
+    return None
+
+
 def _model_at(loc: Loc, root: type[BaseModel] = RunConfig) -> type[BaseModel] | None:
     """The pydantic model whose fields live at ``loc`` (list indices are stepped through)."""
     current: Any = root
@@ -83,7 +122,8 @@ def _dotted(loc: Loc) -> str:
     return text or "<root>"
 
 
-def _describe(err: Mapping[str, Any], lines: Mapping[Loc, int], path: Path | None) -> str:
+def _describe(err: Mapping[str, Any], lines: Mapping[Loc, int], path: Path | None,
+              overridden: Mapping[Loc, str] | None = None) -> str:
     loc: Loc = tuple(err["loc"])
     line = lines.get(loc)
     parent_loc = loc[:-1]
@@ -91,6 +131,9 @@ def _describe(err: Mapping[str, Any], lines: Mapping[Loc, int], path: Path | Non
         line = lines.get(parent_loc)
         parent_loc = parent_loc[:-1]
     where = f"{path.name if path else 'config'}:{line}: " if line else ""
+    flag = _set_flag(loc, overridden or {})
+    if flag is not None:  # the value came from the command line, not from the file
+        where = f"--set {flag}: "
     key = _dotted(loc)
     if err["type"] == "extra_forbidden":
         model = _model_at(loc[:-1])
@@ -139,7 +182,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
     """Read, override and validate a config file. Raises :class:`ConfigError` on any problem."""
-    path = Path(path)
+    path = Path(path).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -163,12 +206,30 @@ def parse_config(text: str, path: Path | None = None, overrides: Sequence[str] =
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise ConfigError([f"expected a mapping of sections at the top, got {kind}"], path)
+    duplicates = _duplicate_keys(node, name=path.name if path else "config")
+    if duplicates:
+        raise ConfigError(duplicates, path)
     lines = _line_map(node) if node is not None else {}
     raw = apply_overrides(raw, overrides)
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = [_describe(err, lines, path) for err in exc.errors()]
+        overridden = _override_locs(overrides)
+        problems = [_describe(err, lines, path, overridden) for err in exc.errors()]
         raise ConfigError(problems, path) from None
     config._base_dir = (path.parent if path else Path.cwd()).resolve()
+    _check_output_dir(config, lines, path, _override_locs(overrides))
     return config
+
+
+def _check_output_dir(config: RunConfig, lines: Mapping[Loc, int], path: Path | None,
+                      overridden: Mapping[Loc, str]) -> None:
+    """``output_dir`` (and the run folder in it) must be a folder, or not exist yet."""
+    where = (f"--set {overridden[('output_dir',)]}: " if ("output_dir",) in overridden else
+             f"{path.name if path else 'config'}:{lines[('output_dir',)]}: "
+             if ("output_dir",) in lines else "")
+    run_dir = config.run_dir
+    for folder in [run_dir, *run_dir.parents]:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError([f"{where}'output_dir': {folder} is a file, not a folder "
+                               f"(the run folder is {run_dir})"], path)
