@@ -1,4 +1,6 @@
-"""Cut documents into contexts at paragraph boundaries, never mid-sentence."""
+"""Cut documents into contexts at paragraph boundaries, never mid-sentence unless a sentence
+is itself longer than a context: then at the last space before ``max_chars`` (at ``max_chars``
+when there is none), so that no context is ever longer than ``max_chars``."""
 
 from __future__ import annotations
 
@@ -25,10 +27,26 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
+def _split_chars(sentence: str, max_chars: int) -> list[str]:
+    """A sentence longer than ``max_chars`` (a file with no sentence breaks): cut by
+    characters, at a space where one falls in the second half of the window."""
+    pieces = []
+    start, end = 0, len(sentence)
+    while end - start > max_chars:  # indices, not slices of the rest: a 10 MB line is linear
+        cut = sentence.rfind(" ", start + max_chars // 2, start + max_chars + 1)
+        cut = cut if cut > start else start + max_chars
+        pieces.append(sentence[start:cut].strip())
+        start = cut
+    pieces.append(sentence[start:].strip())
+    return [p for p in pieces if p]
+
+
 def _split_long(paragraph: str, max_chars: int) -> list[str]:
     pieces: list[str] = []
     current = ""
-    for sentence in split_sentences(paragraph):
+    sentences = (part for sentence in split_sentences(paragraph)
+                 for part in _split_chars(sentence, max_chars))
+    for sentence in sentences:
         if current and len(current) + 1 + len(sentence) > max_chars:
             pieces.append(current)
             current = sentence

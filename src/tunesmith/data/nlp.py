@@ -66,7 +66,12 @@ def parse(texts: Sequence[str], name: str = SPACY_MODEL) -> list[Doc]:
     if len(_PARSED) + len(todo) > _MAX_PARSED:
         _PARSED.clear()  # a bounded memo, not a store: a large corpus is parsed again later
     if todo:
-        for text, doc in zip(todo, load_spacy(name).pipe(todo, batch_size=32), strict=True):
+        nlp = load_spacy(name)
+        # spaCy refuses a text over nlp.max_length (E088); the chunker keeps contexts far
+        # shorter, and a longer one is parsed up to the limit (offsets stay those of the text)
+        limit = nlp.max_length
+        fitted = (t if len(t) <= limit else t[:limit] for t in todo)
+        for text, doc in zip(todo, nlp.pipe(fitted, batch_size=32), strict=True):
             _PARSED[(name, text)] = doc
     return [_PARSED[(name, t)] for t in texts]
 
