@@ -26,6 +26,7 @@ from tunesmith.data.sources.ingest import Ingested, attach_provenance, ingest_so
 from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
 from tunesmith.data.unanswerable import Rejection
+from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -44,6 +45,11 @@ class BuiltDataset:
     similarity: dict[str, float] = field(default_factory=dict)  # record id -> q-c cosine
     review: dict[str, Any] = field(default_factory=dict)  # rejection rate per review round
     balance: dict[str, Any] = field(default_factory=dict)  # shares before/after per split
+    contexts: int = 0  # contexts the documents were cut into
+
+
+class EmptyDatasetError(TunesmithError):
+    """The build kept no training record: nothing to train on."""
 
 
 def load_documents(config: RunConfig) -> Ingested:
@@ -95,7 +101,7 @@ def build_dataset(config: RunConfig, on_step: Progress | None = None) -> BuiltDa
     rejected.extend(dropped)
     attach_provenance((r for records in by_split.values() for r in records), documents)
     built = BuiltDataset(by_split, documents, doc_splits, rejected, ingested.skipped,
-                         ingested.pii)
+                         ingested.pii, contexts=len(contexts))
     return check_and_balance(config, built, step)
 
 
@@ -185,6 +191,34 @@ def write_dataset(built: BuiltDataset, out_dir: Path,
     if config is not None:
         _write_card_and_report(built, out_dir, config, stats, lengths)
     return stats
+
+
+def require_training_records(built: BuiltDataset, out_dir: Path) -> None:
+    """Refuse a build whose train split is empty, saying what was read, skipped and dropped
+    (the files written beside it, ``rejected.jsonl`` and ``stats.json``, say it in full)."""
+    if built.splits.get("train"):
+        return
+    train_docs = len(built.doc_splits.get("train", []))
+    parts = [f"{len(built.documents)} documents read ({train_docs} in the train split), "
+             f"{built.contexts} contexts"]
+    if built.skipped:
+        shown = "; ".join(f"{s.where()}: {s.reason}" for s in built.skipped[:3])
+        more = f"; and {len(built.skipped) - 3} more" if len(built.skipped) > 3 else ""
+        parts.append(f"{len(built.skipped)} skipped ({shown}{more})")
+    stages = Counter(r.stage for r in built.rejected)
+    if stages:
+        parts.append("dropped by stage: " + ", ".join(f"{k} {v}" for k, v in
+                                                      sorted(stages.items())))
+        first = next(r for r in built.rejected if r.stage in stages)
+        parts.append(f"first reason: {first.reason}")
+    elif not train_docs:
+        parts.append("no document went to the train split (data.split.val/test)")
+    else:
+        parts.append("the generator wrote no question from these contexts (too short or "
+                     "without facts it recognises; data.chunk, data.generate.generator)")
+    raise EmptyDatasetError("data build kept no training record: " + "; ".join(parts)
+                            + f". Details: {out_dir / 'rejected.jsonl'}, "
+                              f"{out_dir / 'stats.json'}")
 
 
 def _write_card_and_report(built: BuiltDataset, out_dir: Path, config: RunConfig,

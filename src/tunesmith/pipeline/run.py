@@ -44,10 +44,11 @@ def _data_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
 
 
 def _run_data(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
-    from tunesmith.data.build import build_dataset, write_dataset
+    from tunesmith.data.build import build_dataset, require_training_records, write_dataset
 
     built = build_dataset(config, on_step=lambda msg: console.print(f"  data: {msg}"))
     stats = write_dataset(built, RunLayout(run_dir).data_dir, config)
+    require_training_records(built, RunLayout(run_dir).data_dir)  # an empty train split stops
     console.print(f"  data: {stats['counts']} records, {stats['documents']} documents")
     return {"stats": stats}
 
