@@ -66,10 +66,12 @@ def init(
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Check a config; a misspelt key gets the nearest valid one (exit code 2 if invalid)."""
+    from tunesmith.models.availability import check_base_model
     from tunesmith.models.builtin import gguf_source
 
     cfg = load_run_config(config, set_)
     guarded(lambda: gguf_source(cfg.model.name))  # a .gguf file exists, a built-in's package too
+    guarded(lambda: check_base_model(cfg.model))  # a folder or Hub name there, offline too
     if as_json:
         print(json.dumps(cfg.model_dump(mode="json"), indent=2))
     else:

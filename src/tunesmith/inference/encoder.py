@@ -34,13 +34,11 @@ from transformers import (
 from tunesmith.config.method import MethodConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.methods import METHODS
+from tunesmith.models.builtin import MINILM_NAMES
 from tunesmith.utils.io import read_json
 from tunesmith.utils.progress import make_progress
 
 ENCODER_TASKS = ("answerability", "extractive_qa")
-MINILM_NAMES = frozenset({
-    "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm",
-})
 HEAD_FILE = "head.safetensors"
 TASK_FILE = "tunesmith_task.json"
 
@@ -77,11 +75,12 @@ def load_encoder(name_or_path: str, task: str, seed: int = 0) -> tuple[Any, Any]
     torch.manual_seed(seed)  # the head's random initialisation is part of the run
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        if task == "extractive_qa":
-            model = AutoModelForQuestionAnswering.from_pretrained(source)
+        if task == "extractive_qa":  # safetensors only: weights never through pickle
+            model = AutoModelForQuestionAnswering.from_pretrained(source, use_safetensors=True)
         elif task == "answerability":
             model = AutoModelForSequenceClassification.from_pretrained(
-                source, num_labels=2, id2label={0: "unanswerable", 1: "answerable"},
+                source, use_safetensors=True, num_labels=2,
+                id2label={0: "unanswerable", 1: "answerable"},
                 label2id={"unanswerable": 0, "answerable": 1})
         else:
             raise EncoderError(f"task {task!r} is not an encoder task ({', '.join(ENCODER_TASKS)})")

