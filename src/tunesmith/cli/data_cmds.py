@@ -17,11 +17,13 @@ from tunesmith.cli.common import (
     ConfigArg,
     JsonOpt,
     SetOpt,
+    StrictOpt,
     console,
     data_app,
     err_console,
     guarded,
     load_run_config,
+    out_path,
 )
 from tunesmith.utils.layout import RunLayout
 
@@ -37,9 +39,10 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(result, indent=2, default=str))
 
 
-def _print_skips(skipped: list[Any], limit: int = 10) -> None:
+def _print_skips(skipped: list[Any], limit: int = 10, verb: str = "skipped") -> None:
     for skip in skipped[:limit]:
-        err_console.print(f"  skipped {skip.where()}: {skip.reason}", highlight=False)
+        err_console.print(f"  {verb} {skip.where()}: {skip.reason}", highlight=False,
+                          soft_wrap=True)
     if len(skipped) > limit:
         err_console.print(f"  ... and {len(skipped) - limit} more")
 
@@ -56,14 +59,14 @@ def data_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Import a public QA dataset (SQuAD 2.0, Natural Questions simplified, HotpotQA) into
-    tunesmith QA records (JSONL)."""
-    from tunesmith.data.formats import IMPORTERS
+    tunesmith QA records (JSONL). Entries that cannot be imported are skipped and listed; a
+    file with none that can exits 1."""
+    from tunesmith.data.formats.base import import_dataset
     from tunesmith.data.schema import write_records
 
     def run() -> dict[str, Any]:
-        if not src.exists():
-            raise FileNotFoundError(f"{src}: no such file")
-        result = IMPORTERS.get(fmt).read(src)
+        target = out_path(out)
+        result = import_dataset(fmt, src)
         records = result.records
         redactions: Counter[str] = Counter()
         if pii:
@@ -78,21 +81,38 @@ def data_import(
                 redacted.append(new)
                 redactions.update(counts)
             records = redacted
-        write_records(out, records)
-        return {"out": str(out), "records": len(records),
+        write_records(target, records)
+        return {"out": str(target), "records": len(records),
                 "kinds": dict(Counter(r.kind for r in records)),
                 "skipped": [s.to_dict() for s in result.skipped],
-                "pii_redactions": dict(redactions), "_skips": result.skipped}
+                "notes": [s.to_dict() for s in result.notes],
+                "pii_redactions": dict(redactions), "_skips": result.skipped,
+                "_notes": result.notes}
 
     summary = guarded(run)
-    skips = summary.pop("_skips")
+    skips, notes = summary.pop("_skips"), summary.pop("_notes")
     if as_json:
         _emit(summary, True)
         return
     _print_skips(skips)
-    console.print(f"imported {summary['records']} records {summary['kinds']} -> {out}"
-                  + (f"; {len(skips)} skipped" if skips else "")
+    _print_skips(notes, verb="note:")
+    console.print(f"imported {summary['records']} records {summary['kinds']} -> "
+                  f"{summary['out']}" + (f"; {len(skips)} skipped" if skips else "")
+                  + (f"; {len(notes)} notes" if notes else "")
                   + (f"; PII redacted {summary['pii_redactions']}" if pii else ""))
+
+
+def _read_input(src: Path, strict: bool) -> tuple[list[Any], list[Any]]:
+    """QA records from ``src`` and the bad lines skipped (none: ``--strict`` raises)."""
+    from tunesmith.data.schema import read_records
+    from tunesmith.utils.io import DataFileError
+
+    skipped: list[Any] | None = None if strict else []
+    try:
+        records = read_records(src.expanduser(), skipped)
+    except DataFileError as exc:
+        raise DataFileError(f"{exc} (--strict)" if strict else str(exc)) from None
+    return records, skipped or []
 
 
 @data_app.command("export")
@@ -102,26 +122,40 @@ def data_export(
                                              "train.jsonl")],
     out: OutOpt,
     config: ConfigOpt = None,
+    strict: StrictOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Export QA records to SQuAD 2.0 JSON or a training format (prompt/completion JSONL,
-    chat messages, Alpaca, ShareGPT)."""
+    chat messages, Alpaca, ShareGPT). Bad lines are skipped and listed; a repeated id is
+    renamed (id-2, ...) with a note."""
     from tunesmith.config.guard import GuardConfig
     from tunesmith.data.formats import EXPORTERS
-    from tunesmith.data.schema import read_records
+    from tunesmith.data.schema import unique_ids
+    from tunesmith.utils.io import DataFileError
 
     def run() -> dict[str, Any]:
         exporter = EXPORTERS.get(fmt)
+        target = out_path(out)
         guard = load_run_config(config, None).guard if config else GuardConfig()
-        records = read_records(src)
-        count = exporter.write(records, out, guard)
-        return {"out": str(out), "format": fmt, "records": count}
+        records, skipped = _read_input(src, strict)
+        if not records:
+            raise DataFileError(f"{src}: no records to export")
+        records, renamed = unique_ids(records)
+        count = exporter.write(records, target, guard)
+        return {"out": str(target), "format": fmt, "records": count,
+                "skipped": [s.to_dict() for s in skipped], "notes": renamed,
+                "_skips": skipped}
 
     summary = guarded(run)
+    skips = summary.pop("_skips")
     if as_json:
         _emit(summary, True)
-    else:
-        console.print(f"exported {summary['records']} records as {fmt} -> {out}")
+        return
+    _print_skips(skips)
+    for note in summary["notes"]:
+        err_console.print(f"  note: {note}", highlight=False)
+    console.print(f"exported {summary['records']} records as {fmt} -> {summary['out']}"
+                  + (f"; {len(skips)} lines skipped" if skips else ""))
 
 
 @data_app.command("size")
@@ -129,16 +163,20 @@ def data_size(
     target: Annotated[Path, typer.Argument(help="tunesmith.yaml (its built data) or a "
                                                 "records JSONL file.")],
     set_: SetOpt = None,
+    strict: StrictOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Place the dataset in the seed's tiers (proof of concept, MVP, enterprise) and estimate
     the annotation cost."""
     from tunesmith.data.size import size_report
 
-    report = guarded(lambda: size_report(target, set_))
+    skipped: list[Any] | None = None if strict else []
+    report = guarded(lambda: size_report(target, set_, skipped))
+    report["skipped"] = [s.to_dict() for s in skipped or []]
     if as_json:
         _emit(report, True)
         return
+    _print_skips(skipped or [])
     from rich.table import Table
 
     table = Table(title=f"{report['examples']} examples: {report['tier_label']}")
@@ -230,26 +268,32 @@ def review_export(
     sample: Annotated[int | None, typer.Option(help="Review a seeded sample of N records.")]
     = None,
     set_: SetOpt = None,
+    strict: StrictOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the records a round reviews (those no earlier round rejected) for reviewers."""
     from tunesmith.data.review import ReviewError, export_round
 
     cfg = load_run_config(config, set_)
+    skipped: list[Any] | None = None if strict else []
 
     def run() -> tuple[list[Path], int]:
+        target = out_path(out)
         if fmt not in ("csv", "json"):
             raise ReviewError(f"--format {fmt!r}: expected csv or json")
         if split not in ("train", "val", "test", "all"):
             raise ReviewError(f"--split {split!r}: expected train, val, test or all")
         return export_round(RunLayout.of(cfg).data_dir, cfg.resolve(cfg.data.review.dir),
-                            list(cfg.data.review.expected), round_name, out,
-                            "csv" if fmt == "csv" else "json", split, sample, cfg.seed)
+                            list(cfg.data.review.expected), round_name, target,
+                            "csv" if fmt == "csv" else "json", split, sample, cfg.seed,
+                            skipped)
 
     files, count = guarded(run)
     if as_json:
-        _emit({"round": round_name, "records": count, "files": [str(f) for f in files]}, True)
+        _emit({"round": round_name, "records": count, "files": [str(f) for f in files],
+               "skipped": [s.to_dict() for s in skipped or []]}, True)
     else:
+        _print_skips(skipped or [])
         console.print(f"round {round_name}: {count} records to review in "
                       f"{', '.join(str(f) for f in files)}")
 
@@ -294,16 +338,19 @@ def review_stats(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = Fals
 
 
 @data_app.command("stats")
-def data_stats(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
+def data_stats(config: ConfigArg, set_: SetOpt = None, strict: StrictOpt = False,
+               as_json: JsonOpt = False) -> None:
     """Token lengths of the built data against the seed's ranges, re-measured with the model's
     tokenizer where it can be loaded (the built-in model's, once its stage has run)."""
     from tunesmith.data.stats import measure_built_lengths
 
     cfg = load_run_config(config, set_)
-    report = guarded(lambda: measure_built_lengths(cfg))
+    skipped: list[Any] | None = None if strict else []
+    report = guarded(lambda: measure_built_lengths(cfg, skipped))
     if as_json:
-        _emit(report, True)
+        _emit({**report, "skipped": [s.to_dict() for s in skipped or []]}, True)
         return
+    _print_skips(skipped or [])
     console.print(f"token lengths, counted by {report['counted_by']}:")
     for field in ("question", "context", "answer"):
         r = report.get(field, {})

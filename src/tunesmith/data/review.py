@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tunesmith.data.schema import QARecord
+from tunesmith.data.sources.base import Skip
 from tunesmith.data.unanswerable import Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import atomic_open, enumerate_jsonl, write_json_atomic, write_jsonl_atomic
@@ -312,8 +313,10 @@ def apply_review(splits: Mapping[str, Sequence[QARecord]],
 # -- a round, as the CLI runs it -------------------------------------------------------------
 
 
-def built_records(data_dir: Path, split: str = "all") -> list[QARecord]:
-    """The records of the last build: one split, or ``all`` of them."""
+def built_records(data_dir: Path, split: str = "all", skipped: list[Skip] | None = None
+                  ) -> list[QARecord]:
+    """The records of the last build: one split, or ``all`` of them. ``skipped``: as for
+    :func:`read_records` (None: a bad line raises; a list: bad lines go to it)."""
     from tunesmith.data.schema import read_records
     from tunesmith.data.split import SPLITS
 
@@ -321,18 +324,20 @@ def built_records(data_dir: Path, split: str = "all") -> list[QARecord]:
     missing = [n for n in names if not (data_dir / f"{n}.jsonl").is_file()]
     if missing:
         raise ReviewError(f"{data_dir}: no {missing[0]}.jsonl; run `tunesmith data build` first")
-    return [r for n in names for r in read_records(data_dir / f"{n}.jsonl")]
+    return [r for n in names for r in read_records(data_dir / f"{n}.jsonl", skipped)]
 
 
 def export_round(data_dir: Path, review_dir: Path, rounds: Sequence[str], round_name: str,
                  out: Path, fmt: Format = "csv", split: str = "all",
-                 sample: int | None = None, seed: int = 0) -> tuple[list[Path], int]:
+                 sample: int | None = None, seed: int = 0,
+                 skipped: list[Skip] | None = None) -> tuple[list[Path], int]:
     """Export the built records a round reviews (those earlier rounds kept), optionally a
-    seeded sample of them; returns (files written, records exported)."""
+    seeded sample of them; returns (files written, records exported). ``skipped``: see
+    :func:`built_records`."""
     import random
 
     check_round(round_name, rounds)
-    records = in_play(built_records(data_dir, split), load_rounds(review_dir, rounds),
+    records = in_play(built_records(data_dir, split, skipped), load_rounds(review_dir, rounds),
                       round_name, rounds)
     if sample is not None and sample < len(records):
         records = sorted(random.Random(seed).sample(records, sample), key=lambda r: r.id)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tunesmith.utils.io import DataFileError, enumerate_jsonl, write_jsonl_atomic
+from tunesmith.data.sources.base import Skip
+from tunesmith.utils.io import DataFileError, write_jsonl_atomic
 
 RecordKind = Literal["answerable", "unanswerable", "adversarial", "multihop", "ambiguous"]
 Difficulty = Literal["simple", "inferential", "multihop"]
@@ -62,17 +64,79 @@ class QARecord(BaseModel):
         return [] if self.answer is None else [self.answer, *self.alt_answers]
 
 
-def read_records(path: Path) -> list[QARecord]:
-    """Load QA records from JSON Lines; a bad record names the file, line and key."""
-    records = []
-    for number, row in enumerate_jsonl(path):
+def read_records(path: Path, skipped: list[Skip] | None = None) -> list[QARecord]:
+    """Load QA records from JSON Lines; a bad record names the file, line and key.
+
+    With ``skipped=None`` the first bad line raises :class:`DataFileError` (the files the
+    build writes are read so). Given a list, the data sources' rule applies instead: each bad
+    line is appended to it as a :class:`Skip` and the good ones are kept; only a file with
+    bad lines and no good one left raises.
+    """
+    path = Path(path)
+    records: list[QARecord] = []
+    bad: list[Skip] = []
+    for number, row in _jsonl_rows(path, bad, strict=skipped is None):
         try:
             records.append(QARecord.model_validate(row))
         except ValidationError as exc:
             first = exc.errors()[0]
             key = ".".join(str(p) for p in first["loc"]) or "<record>"
-            raise DataFileError(f"{path}:{number}: key '{key}': {first['msg']}") from None
+            reason = f"key '{key}': {first['msg']}"
+            if skipped is None:
+                raise DataFileError(f"{path}:{number}: {reason}") from None
+            bad.append(Skip(str(path), reason, number))
+    if skipped is not None:
+        skipped.extend(bad)
+        if bad and not records:
+            raise DataFileError(f"{path}: no valid record ({len(bad)} bad lines; first, "
+                                f"{bad[0].where()}: {bad[0].reason})")
     return records
+
+
+def _jsonl_rows(path: Path, bad: list[Skip], strict: bool) -> Iterator[tuple[int, Any]]:
+    """(line number, object) per non-blank line; a line that is not a JSON object (or not
+    UTF-8) raises when ``strict``, else goes to ``bad``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line.decode("utf-8"))
+            problem = None if isinstance(row, dict) else "expected a JSON object per line"
+        except UnicodeDecodeError:
+            problem = "not UTF-8 text"
+        except json.JSONDecodeError as exc:
+            problem = f"not valid JSON ({exc.msg})"
+        if problem is None:
+            yield number, row
+        elif strict:
+            raise DataFileError(f"{path}:{number}: {problem}")
+        else:
+            bad.append(Skip(str(path), problem, number))
+
+
+def unique_ids(records: Sequence[QARecord]) -> tuple[list[QARecord], list[str]]:
+    """The records with every id unique: a repeated id gets ``-2``, ``-3``, ... (the first
+    keeps its own); returns them and one note per renamed record."""
+    taken = {r.id for r in records}
+    seen: set[str] = set()
+    out: list[QARecord] = []
+    notes: list[str] = []
+    for record in records:
+        if record.id in seen:
+            n = 2
+            while f"{record.id}-{n}" in taken:
+                n += 1
+            new_id = f"{record.id}-{n}"
+            taken.add(new_id)
+            notes.append(f"duplicate id {record.id!r} renamed {new_id!r}")
+            record = record.model_copy(update={"id": new_id})
+        seen.add(record.id)
+        out.append(record)
+    return out, notes
 
 
 def write_records(path: Path, records: Iterable[QARecord]) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tunesmith.config.data_io import SizeConfig
 from tunesmith.data.schema import read_records
+from tunesmith.data.sources.base import Skip
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.layout import RunLayout
 
@@ -62,13 +63,17 @@ def place(examples: int, costs: SizeConfig | None = None) -> dict[str, Any]:
     }
 
 
-def _count_records(path: Path) -> int:
-    return len(read_records(path))
+def size_report(target: Path, overrides: list[str] | None = None,
+                skipped: list[Skip] | None = None) -> dict[str, Any]:
+    """Size of a built run (from its config) or of one records JSONL file.
 
+    ``skipped``: as for :func:`read_records` (None: the first bad line raises; a list: bad
+    lines are appended to it and not counted)."""
+    target = Path(target).expanduser()
 
-def size_report(target: Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Size of a built run (from its config) or of one records JSONL file."""
-    target = Path(target)
+    def _count_records(path: Path) -> int:
+        return len(read_records(path, skipped))
+
     if not target.exists():
         raise TunesmithError(f"{target}: no such file")
     if target.suffix.lower() in (".yaml", ".yml"):

@@ -45,6 +45,7 @@ from tunesmith.config import RunConfig
 from tunesmith.config.data_quality import BalanceConfig
 from tunesmith.data.chunk import split_sentences
 from tunesmith.data.schema import Difficulty, QARecord
+from tunesmith.data.sources.base import Skip
 from tunesmith.data.unanswerable import Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_bytes
@@ -373,10 +374,11 @@ def length_report(lengths: Mapping[str, Sequence[tuple[str, int]]], config: Bala
     return report
 
 
-def measure_built_lengths(config: RunConfig) -> dict[str, Any]:
+def measure_built_lengths(config: RunConfig, skipped: list[Skip] | None = None
+                          ) -> dict[str, Any]:
     """Re-measure the built splits' token lengths (now with the model's tokenizer if it can be
     loaded) into ``data/lengths.json`` (``stats.json`` is the data stage's output and stays
-    as built)."""
+    as built). ``skipped``: as for :func:`read_records` (None: a bad line raises)."""
     from tunesmith.data.schema import read_records
     from tunesmith.data.split import SPLITS
     from tunesmith.utils.io import write_json_atomic
@@ -385,7 +387,7 @@ def measure_built_lengths(config: RunConfig) -> dict[str, Any]:
     if not (data_dir / "stats.json").is_file():
         raise TunesmithError(f"{data_dir}: no built data; run `tunesmith data build` first")
     records = [r for name in SPLITS if (data_dir / f"{name}.jsonl").is_file()
-               for r in read_records(data_dir / f"{name}.jsonl")]
+               for r in read_records(data_dir / f"{name}.jsonl", skipped)]
     count, counted_by = token_counter(config, config.run_dir)
     report = length_report(token_lengths(records, count), config.data.balance, counted_by)
     write_json_atomic(data_dir / "lengths.json", report)

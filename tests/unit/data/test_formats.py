@@ -144,13 +144,18 @@ def test_malformed_inputs(tmp_path: Path) -> None:
                                                              "answer_start": 5}]},
         {"id": "off", "question": "Which port?", "answers": [{"text": "7420",
                                                               "answer_start": 0}]},
+        {"id": "gone", "question": "Which port?", "answers": [{"text": "8080",
+                                                               "answer_start": 0}]},
         {"id": "nokey", "answers": []},
     ]}]}]}
     (tmp_path / "s.json").write_text(json.dumps(squad))
     result = IMPORTERS.get("squad").read(tmp_path / "s.json")
-    assert [r.id for r in result.records] == ["ok"]
+    # a wrong answer_start whose text is in the context is repaired, as the build does
+    assert [(r.id, r.answer_start) for r in result.records] == [("ok", 5), ("off", 5)]
+    assert result.records[1].provenance["span_repair"] == "moved"
+    assert "answer_start 0 repaired to 5" in result.notes[0].reason
     assert [s.reason.split(":")[0] for s in result.skipped] == [
-        "key 'data[0].paragraphs[0].qas[1]'", "key 'data[0].paragraphs[0].qas[2]'"]
+        "key 'data[0].paragraphs[0].qas[2].answers[0]'", "key 'data[0].paragraphs[0].qas[3]'"]
     nq = tmp_path / "nq.jsonl"
     nq.write_bytes(((FIXTURES / "nq-simplified-sample.jsonl").read_text().splitlines()[0]
                     + "\n{oops\n" + json.dumps({"question_text": "q"}) + "\n").encode()

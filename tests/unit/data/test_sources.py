@@ -138,11 +138,19 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_read(tmp_path: Path)
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01")
     (tmp_path / "big.txt").write_text("word " * 300_000)
     (tmp_path / ".hidden.md").write_text("# Hidden\n\nnever read")
-    (tmp_path / "notes.csv").write_text("a,b\n")  # not a document kind: ignored, not skipped
+    (tmp_path / "notes.csv").write_text("a,b\n")  # not a document kind: listed with why
+    (tmp_path / "html.html").write_text("<p>x</p>")  # a kind, not one this source reads
+    (tmp_path / "README").write_text("no extension")
+    (tmp_path / "gone.md").symlink_to(tmp_path / "nowhere.md")
     result = read_path(tmp_path, kinds=["md", "txt"], max_file_mb=1)
     assert [d.id for d in result.documents] == ["good.md"]
     reasons = {Path(s.path).name: s.reason for s in result.skipped}
-    assert reasons.keys() == {"empty.txt", "binary.txt", "big.txt"}
+    assert reasons.keys() == {"empty.txt", "binary.txt", "big.txt", "notes.csv", "html.html",
+                              "README", "gone.md"}
+    assert reasons["notes.csv"].startswith("'.csv' files are not read from this folder")
+    assert "add 'html'" in reasons["html.html"]
+    assert reasons["README"].startswith("no file extension")
+    assert reasons["gone.md"].startswith("dangling symlink")
     assert reasons["empty.txt"] == "empty file"
     assert "binary" in reasons["binary.txt"]
     assert "data.max_file_mb" in reasons["big.txt"]

@@ -13,15 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunesmith.config.guard import GuardConfig
-from tunesmith.data.schema import QARecord
+from tunesmith.data.schema import QARecord, unique_ids
 from tunesmith.data.sources.base import Skip
 from tunesmith.registry import Registry
+from tunesmith.utils.io import DataFileError
 
 
 @dataclass
 class ImportResult:
+    """The records read, the entries left out (``skipped``) and the ones kept but changed or
+    worth a look (``notes``: a repaired ``answer_start``, a renamed duplicate id)."""
+
     records: list[QARecord] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    notes: list[Skip] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,35 @@ def importer(name: str, description: str) -> Callable[[Callable[[Path], ImportRe
         return read
 
     return add
+
+
+def import_dataset(fmt: str, src: Path) -> ImportResult:
+    """Read ``src`` with the ``fmt`` importer, ids made unique (a note per renamed one).
+
+    A file that yields no record is an error that gives the reason of the first skip (the
+    wrong importer, or every answer unusable): nothing is written from it.
+    """
+    src = Path(src).expanduser()
+    if not src.exists():
+        raise DataFileError(f"{src}: no such file")
+    if src.is_dir():
+        raise DataFileError(f"{src}: is a folder; give the dataset file")
+    importer_ = IMPORTERS.get(fmt)
+    try:
+        result = importer_.read(src)
+    except OSError as exc:  # unreadable, or a .gz that is not gzip
+        raise DataFileError(f"{src}: cannot read as {fmt} ({exc.strerror or exc})") from None
+    if not result.records:
+        if result.skipped:
+            first = result.skipped[0]
+            raise DataFileError(f"{src}: no record imported as {fmt}: {len(result.skipped)} "
+                                f"entries skipped (first, {first.where()}: {first.reason}); "
+                                f"is it a {fmt} file?")
+        raise DataFileError(f"{src}: no record imported as {fmt}: the file holds no "
+                            "questions")
+    result.records, renamed = unique_ids(result.records)
+    result.notes += [Skip(str(src), note) for note in renamed]
+    return result
 
 
 def exporter(name: str, description: str) -> Callable[

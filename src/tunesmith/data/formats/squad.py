@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from tunesmith.config.guard import GuardConfig
 from tunesmith.data.formats.base import ImportResult, exporter, importer
+from tunesmith.data.quality.spans import find_answer
 from tunesmith.data.schema import QARecord
 from tunesmith.data.sources.base import Skip, SkipFile
 from tunesmith.data.sources.encoding import decode_text
@@ -59,17 +60,27 @@ def import_squad(path: Path) -> ImportResult:
         raise DataFileError(f"{path}: not SQuAD JSON: expected an object with a 'data' list")
     result = ImportResult()
     for a, article in enumerate(data["data"]):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs", []), list):
+            result.skipped.append(Skip(str(path), f"key 'data[{a}]': expected an object with "
+                                                  "a 'paragraphs' list"))
+            continue
         title = str(article.get("title") or f"article-{a}")
         for p, paragraph in enumerate(article.get("paragraphs") or []):
             where = f"data[{a}].paragraphs[{p}]"
-            context = paragraph.get("context")
+            context = paragraph.get("context") if isinstance(paragraph, dict) else None
             if not isinstance(context, str) or not context:
                 result.skipped.append(Skip(str(path), f"key '{where}.context': expected text"))
                 continue
-            for q, qa in enumerate(paragraph.get("qas") or []):
+            qas = paragraph.get("qas") or []
+            if not isinstance(qas, list):
+                result.skipped.append(Skip(str(path), f"key '{where}.qas': expected a list"))
+                continue
+            for q, qa in enumerate(qas):
                 key = f"{where}.qas[{q}]"
                 try:
-                    result.records.append(_record(qa, context, title, p, key))
+                    record, notes = _record(qa, context, title, p, key)
+                    result.records.append(record)
+                    result.notes += [Skip(str(path), note) for note in notes]
                 except DataFileError as exc:
                     result.skipped.append(Skip(str(path), str(exc)))
                 except ValidationError as exc:
@@ -78,11 +89,18 @@ def import_squad(path: Path) -> ImportResult:
     return result
 
 
-def _record(qa: dict[str, Any], context: str, title: str, p: int, key: str) -> QARecord:
-    if not isinstance(qa.get("id"), str) or not isinstance(qa.get("question"), str):
+def _record(qa: Any, context: str, title: str, p: int, key: str
+            ) -> tuple[QARecord, list[str]]:
+    """One question as a record, and notes on what was accepted but changed."""
+    if not isinstance(qa, dict) or not isinstance(qa.get("id"), str) \
+            or not isinstance(qa.get("question"), str):
         raise DataFileError(f"key '{key}': expected 'id' and 'question' strings")
     answers = _answers(qa.get("answers", []), f"key '{key}.answers'")
     impossible = bool(qa.get("is_impossible", not answers))
+    notes = []
+    if impossible and answers:
+        notes.append(f"key '{key}': is_impossible is true but {len(answers)} answer(s) are "
+                     "given; imported as unanswerable (the answers kept in provenance)")
     squad: dict[str, Any] = {"title": title, "paragraph": p, "answers": answers}
     if "plausible_answers" in qa:
         squad["plausible_answers"] = _answers(qa["plausible_answers"],
@@ -93,11 +111,25 @@ def _record(qa: dict[str, Any], context: str, title: str, p: int, key: str) -> Q
         "provenance": {"imported_from": "squad", "squad": squad},
     }
     if impossible or not answers:
-        return QARecord(**common, kind="unanswerable")
+        if "is_impossible" in qa and not impossible:
+            notes.append(f"key '{key}': is_impossible is false but no answer is given; "
+                         "imported as unanswerable")
+        return QARecord(**common, kind="unanswerable"), notes
     first = answers[0]
     alt = [a["text"] for a in answers[1:]]
-    return QARecord(**common, answer=first["text"], answer_start=first["answer_start"],
-                    alt_answers=alt)
+    text, start = first["text"], first["answer_start"]
+    if context[start:start + len(text)] != text:  # repaired as the build's span check does
+        match = find_answer(text, context, start)
+        if match is None:
+            raise DataFileError(f"key '{key}.answers[0]': answer {text!r} is not in the "
+                                f"context (answer_start={start})")
+        common["provenance"]["span_repair"] = match.method
+        if match.text != text:
+            common["provenance"]["answer_before_repair"] = text
+        notes.append(f"key '{key}.answers[0]': answer_start {start} repaired to "
+                     f"{match.start} ({match.method})")
+        text, start = match.text, match.start
+    return QARecord(**common, answer=text, answer_start=start, alt_answers=alt), notes
 
 
 def _squad_answers(record: QARecord, context: str) -> list[dict[str, Any]]:

@@ -47,17 +47,36 @@ class SourceResult:
         self.skipped.extend(other.skipped)
 
 
-def _files(path: Path, kinds: Sequence[str]) -> list[tuple[Path, str]]:
+def _files(path: Path, kinds: Sequence[str]) -> tuple[list[tuple[Path, str]], list[Skip]]:
+    """The files of the folder a reader in ``kinds`` claims, and every other file with the
+    reason it is left out (hidden files and folders, .git or .DS_Store, are passed over
+    without a word: they are never documents)."""
     claimed = {s: k for k in kinds for s in READERS.get(k).suffixes}
-    found = []
+    found: list[tuple[Path, str]] = []
+    skipped: list[Skip] = []
     for file in sorted(path.rglob("*")):
         rel = file.relative_to(path)
-        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
-            continue  # hidden files and folders (.git, .DS_Store) are never documents
-        kind = claimed.get(file.suffix.lower())
+        if any(part.startswith(".") for part in rel.parts) or file.is_dir():
+            continue
+        if file.is_symlink() and not file.exists():
+            skipped.append(Skip(str(file), f"dangling symlink (to {os.readlink(file)})"))
+            continue
+        if not file.is_file():
+            skipped.append(Skip(str(file), "not a regular file"))
+            continue
+        suffix = file.suffix.lower()
+        kind = claimed.get(suffix)
         if kind:
             found.append((file, kind))
-    return found
+        elif not suffix:
+            skipped.append(Skip(str(file), "no file extension, so no reader (rename it, or "
+                                           "name the file with data.sources[].kind)"))
+        else:
+            other = kind_for_suffix(file)
+            skipped.append(Skip(str(file), f"'{suffix}' files are not read from this folder ("
+                                f"data.sources[].kinds is {', '.join(kinds)}"
+                                + (f"; add '{other}'" if other else "") + ")"))
+    return found, skipped
 
 
 def read_file(file: Path, kind: str, doc_id: str, options: ReadOptions,
@@ -101,10 +120,12 @@ def read_path(path: Path, kinds: Sequence[str] = DEFAULT_KINDS, kind: str = "aut
                 f"{path}: no reader for '{path.suffix}' files; set data.sources[].kind to one "
                 f"of {', '.join(READERS.names())}")
         return read_file(path, chosen, path.name, options, max_file_mb)
-    files = _files(path, [kind] if kind != "auto" else kinds)
+    chosen_kinds = [kind] if kind != "auto" else list(kinds)
+    files, passed_over = _files(path, chosen_kinds)
     if not files:
-        raise SourceError(f"{path}: no {', '.join(kinds)} files found")
-    result = SourceResult()
+        reasons = "".join(f"; {s.where()}: {s.reason}" for s in passed_over[:3])
+        raise SourceError(f"{path}: no {', '.join(chosen_kinds)} files found{reasons}")
+    result = SourceResult(skipped=passed_over)
     for file, file_kind in files:
         result.extend(read_file(file, file_kind, file.relative_to(path).as_posix(), options,
                                 max_file_mb))
