@@ -91,11 +91,11 @@ def data_import(
 
     summary = guarded(run)
     skips, notes = summary.pop("_skips"), summary.pop("_notes")
+    _print_skips(skips)  # stderr: with --json, stdout stays the JSON alone
+    _print_skips(notes, verb="note:")
     if as_json:
         _emit(summary, True)
         return
-    _print_skips(skips)
-    _print_skips(notes, verb="note:")
     console.print(f"imported {summary['records']} records {summary['kinds']} -> "
                   f"{summary['out']}" + (f"; {len(skips)} skipped" if skips else "")
                   + (f"; {len(notes)} notes" if notes else "")
@@ -148,12 +148,12 @@ def data_export(
 
     summary = guarded(run)
     skips = summary.pop("_skips")
+    _print_skips(skips)  # stderr: with --json, stdout stays the JSON alone
+    for note in summary["notes"]:
+        err_console.print(f"  note: {note}", highlight=False)
     if as_json:
         _emit(summary, True)
         return
-    _print_skips(skips)
-    for note in summary["notes"]:
-        err_console.print(f"  note: {note}", highlight=False)
     console.print(f"exported {summary['records']} records as {fmt} -> {summary['out']}"
                   + (f"; {len(skips)} lines skipped" if skips else ""))
 
@@ -173,10 +173,10 @@ def data_size(
     skipped: list[Any] | None = None if strict else []
     report = guarded(lambda: size_report(target, set_, skipped))
     report["skipped"] = [s.to_dict() for s in skipped or []]
+    _print_skips(skipped or [])  # stderr: with --json, stdout stays the JSON alone
     if as_json:
         _emit(report, True)
         return
-    _print_skips(skipped or [])
     from rich.table import Table
 
     table = Table(title=f"{report['examples']} examples: {report['tier_label']}")
@@ -289,11 +289,11 @@ def review_export(
                             skipped)
 
     files, count = guarded(run)
+    _print_skips(skipped or [])  # stderr: with --json, stdout stays the JSON alone
     if as_json:
         _emit({"round": round_name, "records": count, "files": [str(f) for f in files],
                "skipped": [s.to_dict() for s in skipped or []]}, True)
     else:
-        _print_skips(skipped or [])
         console.print(f"round {round_name}: {count} records to review in "
                       f"{', '.join(str(f) for f in files)}")
 
@@ -347,10 +347,10 @@ def data_stats(config: ConfigArg, set_: SetOpt = None, strict: StrictOpt = False
     cfg = load_run_config(config, set_)
     skipped: list[Any] | None = None if strict else []
     report = guarded(lambda: measure_built_lengths(cfg, skipped))
+    _print_skips(skipped or [])  # stderr: with --json, stdout stays the JSON alone
     if as_json:
         _emit({**report, "skipped": [s.to_dict() for s in skipped or []]}, True)
         return
-    _print_skips(skipped or [])
     console.print(f"token lengths, counted by {report['counted_by']}:")
     for field in ("question", "context", "answer"):
         r = report.get(field, {})

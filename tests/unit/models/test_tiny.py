@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import huggingface_hub.constants
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tunesmith.config.model import ModelConfig, TinyModelConfig
 from tunesmith.models import tiny
+from tunesmith.models.availability import ModelNotFoundError
 from tunesmith.models.chat import CHAT_TEMPLATE, build_messages, ensure_chat_template
 from tunesmith.models.loading import (
     ModelLoadError,
@@ -132,7 +134,7 @@ def test_build_tiny_model_saves_loadable_model_and_caches(tmp_path: Path, monkey
     assert list(path.parent.iterdir()) == [path]  # the failed build left nothing behind
 
 
-def test_loading_helpers_and_resolve_base_model(tmp_path: Path) -> None:
+def test_loading_helpers_and_resolve_base_model(tmp_path: Path, monkeypatch) -> None:
     cfg = ModelConfig(name="tiny", tiny=SMALL, cache_dir=str(tmp_path))
     path = resolve_base_model(cfg, CORPUS, seed=0)
     assert Path(path).parent == tmp_path / "tiny"
@@ -140,6 +142,11 @@ def test_loading_helpers_and_resolve_base_model(tmp_path: Path) -> None:
     assert model.dtype == torch.bfloat16
     assert load_tokenizer(path).chat_template == CHAT_TEMPLATE
     hub = ModelConfig(name="Qwen/Qwen2.5-0.5B")
+    # offline (the tests' setting), a Hub name missing from the cache fails at the model stage
+    with pytest.raises(ModelNotFoundError, match="not in the local Hugging Face cache"):
+        resolve_base_model(hub, CORPUS, seed=0)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # online: from_pretrained downloads it later
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     assert resolve_base_model(hub, CORPUS, seed=0) == "Qwen/Qwen2.5-0.5B"
 
 

@@ -41,14 +41,14 @@ def read_json_file(path: Path) -> Any:
         raise DataFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
-def _answers(rows: Any, where: str) -> list[dict[str, Any]]:
+def _answers(rows: Any, key: str) -> list[dict[str, Any]]:
     if not isinstance(rows, list):
-        raise DataFileError(f"{where}: expected a list of answers")
+        raise DataFileError(f"key '{key}': expected a list of answers")
     out = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) \
                 or not isinstance(row.get("answer_start"), int):
-            raise DataFileError(f"{where}[{i}]: expected {{text: str, answer_start: int}}")
+            raise DataFileError(f"key '{key}[{i}]': expected {{text: str, answer_start: int}}")
         out.append({"text": row["text"], "answer_start": row["answer_start"]})
     return out
 
@@ -95,7 +95,7 @@ def _record(qa: Any, context: str, title: str, p: int, key: str
     if not isinstance(qa, dict) or not isinstance(qa.get("id"), str) \
             or not isinstance(qa.get("question"), str):
         raise DataFileError(f"key '{key}': expected 'id' and 'question' strings")
-    answers = _answers(qa.get("answers", []), f"key '{key}.answers'")
+    answers = _answers(qa.get("answers", []), f"{key}.answers")
     impossible = bool(qa.get("is_impossible", not answers))
     notes = []
     if impossible and answers:
@@ -104,7 +104,7 @@ def _record(qa: Any, context: str, title: str, p: int, key: str
     squad: dict[str, Any] = {"title": title, "paragraph": p, "answers": answers}
     if "plausible_answers" in qa:
         squad["plausible_answers"] = _answers(qa["plausible_answers"],
-                                              f"key '{key}.plausible_answers'")
+                                              f"{key}.plausible_answers")
     common: dict[str, Any] = {
         "id": qa["id"], "question": qa["question"], "contexts": [context],
         "source_doc_ids": [f"{title}/{p}"],
