@@ -175,3 +175,20 @@ def test_swap_replaces_answer_everywhere_and_keeps_span_valid() -> None:
         assert m.answer != m.provenance["swapped_from"]
         assert m.provenance["swapped_from"] not in m.contexts[0].replace("7420", "")
     assert swap_answers([rec], copies=0, seed=0) == []
+
+
+def test_a_line_without_sentence_breaks_is_cut_by_characters() -> None:
+    text = "the broker listens on port 7420 by default " * 200 + "x" * 900  # no '. A'
+    chunks = chunk_document(Document("d", text, "d"), max_chars=300, min_chars=50)
+    assert len(chunks) > 10 and all(len(c.text) <= 300 for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+    assert all(not c.text.startswith(" ") and not c.text.endswith(" ") for c in chunks)
+
+
+def test_spacy_is_never_handed_more_than_its_max_length(monkeypatch) -> None:
+    from tunesmith.data.nlp import SPACY_MODEL, load_spacy, parse
+
+    monkeypatch.setattr(load_spacy(SPACY_MODEL), "max_length", 60)  # the pipeline parse uses
+    text = "The broker listens on port 7420 by default in every tier of the cluster. " * 3
+    (doc,) = parse([text])
+    assert doc.text == text[:60]
