@@ -311,7 +311,8 @@ def review_import(
 
     cfg = load_run_config(config, set_)
     saved, rates = guarded(lambda: import_round(
-        cfg.resolve(cfg.data.review.dir), list(cfg.data.review.expected), round_name, path,
+        cfg.resolve(cfg.data.review.dir), list(cfg.data.review.expected), round_name,
+        path.expanduser(),
         cfg.data.review.expected))
     if as_json:
         _emit({"saved": str(saved), **rates}, True)
