@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
-from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
 from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.utils.text import normalize_answer
 
 
 @dataclass(frozen=True)

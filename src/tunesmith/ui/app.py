@@ -12,16 +12,10 @@ not trained yet) is a 4xx with a one-line message: a page, the fragment htmx swa
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from tunesmith import __version__
@@ -30,54 +24,13 @@ from tunesmith.data.sources.base import SourceError
 from tunesmith.errors import TunesmithError
 from tunesmith.models.loading import ModelLoadError
 from tunesmith.registry import UnknownNameError
-from tunesmith.report.markup import format_value
+from tunesmith.ui import ask_routes, review_routes, runs_routes
+from tunesmith.ui.pages import HERE, UIState, is_htmx, render
 from tunesmith.utils.io import DataFileError
-from tunesmith.utils.layout import RunLayout
 
-if TYPE_CHECKING:
-    from tunesmith.guard import Guard
-
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.filters["value"] = format_value  # numbers as the report writes them
 # the mistakes a user can fix, as the CLI's `guarded` knows them: a message, never a traceback
 USER_ERRORS = (TunesmithError, ConfigError, SourceError, ModelLoadError, DataFileError,
                UnknownNameError, FileNotFoundError)
-
-
-class UIState:
-    """What every route reads: the config, its run folder, and the guards loaded so far."""
-
-    def __init__(self, config: RunConfig):
-        self.config = config
-        self.layout = RunLayout.of(config)
-        self.review_dir = config.resolve(config.data.review.dir)
-        self.review_lock = threading.Lock()  # one decision written at a time
-        self._guards: dict[str, Guard] = {}
-        self._guard_lock = threading.Lock()  # one model load, one generation at a time
-
-    def answer(self, label: str, question: str, context: str) -> dict[str, Any]:
-        """``tunesmith answer``'s guarded answer, with the model loaded once per label."""
-        from tunesmith.guard import Guard, validate_output  # torch and the model: on first use
-
-        with self._guard_lock:
-            if label not in self._guards:
-                self._guards[label] = Guard(self.config, label=label)
-            result = self._guards[label].answer(question, context).to_json()
-        validate_output(result)
-        return result
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def render(request: Request, name: str, context: Mapping[str, Any] | None = None,
-           status_code: int = 200) -> Response:
-    state: UIState = request.app.state.ui
-    page = {"config": state.config, "version": __version__, "section": name.split("/")[0],
-            **(context or {})}
-    return templates.TemplateResponse(request, name, page, status_code=status_code)
 
 
 def _error(request: Request, status: int, message: str) -> Response:
@@ -93,8 +46,6 @@ def _error(request: Request, status: int, message: str) -> Response:
 
 def create_app(config: RunConfig) -> FastAPI:
     """The web pages for ``config``'s run: Review, Runs, Ask."""
-    from tunesmith.ui import ask_routes, review_routes, runs_routes
-
     app = FastAPI(title="tunesmith ui", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.ui = UIState(config)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from tunesmith.errors import TunesmithError
-from tunesmith.ui.app import UIState, is_htmx, render
+from tunesmith.ui.pages import UIState, is_htmx, render
 
 router = APIRouter()
 

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tunesmith.data.review_session import RoundState, decide_record, load_round
 from tunesmith.data.schema import QARecord
-from tunesmith.ui.app import UIState, is_htmx, render
+from tunesmith.ui.pages import UIState, is_htmx, render
 
 router = APIRouter()
 

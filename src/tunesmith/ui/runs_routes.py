@@ -22,7 +22,7 @@ from tunesmith.report.runs import (
     run_summary,
     side_by_side,
 )
-from tunesmith.ui.app import UIState, render
+from tunesmith.ui.pages import UIState, render
 from tunesmith.utils.layout import RunLayout
 
 router = APIRouter()

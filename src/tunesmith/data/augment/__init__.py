@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from tunesmith.config.data_gen import AugmentConfig, GenerateConfig
 from tunesmith.data.augment.distort import (
     contradict,
     mix_documents,
@@ -20,26 +20,16 @@ from tunesmith.data.augment.distort import (
     remove_sentences,
 )
 from tunesmith.data.augment.entity_swap import swap_entities
-from tunesmith.data.augment.paraphrase import Paraphraser, paraphrase_records
+from tunesmith.data.augment.model_paraphrase import model_paraphraser
+from tunesmith.data.augment.paraphrase import paraphrase_records
 from tunesmith.data.augment.swap import swap_answers
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
 from tunesmith.data.unanswerable import Rejection
 
-if TYPE_CHECKING:
-    from tunesmith.config.data_gen import AugmentConfig, GenerateConfig
-
 __all__ = ["augment_records", "swap_answers"]
 
 Progress = Callable[[str], None]
-
-
-def _model_paraphraser(
-    backend: str, generate: GenerateConfig, cache_dir: Path | None, seed: int
-) -> Paraphraser:
-    from tunesmith.data.generate.prompting import model_paraphraser
-
-    return model_paraphraser(backend, generate, cache_dir, seed)
 
 
 def augment_records(
@@ -68,9 +58,7 @@ def augment_records(
         step(f"paraphrasing questions ({config.paraphrase_backend}, {config.paraphrase} each)")
         paraphraser = None
         if config.paraphrase_backend != "template":
-            from tunesmith.config.data_gen import GenerateConfig
-
-            paraphraser = _model_paraphraser(config.paraphrase_backend,
+            paraphraser = model_paraphraser(config.paraphrase_backend,
                                              generate or GenerateConfig(), cache_dir, seed)
         new, dropped = paraphrase_records(answerable, config.paraphrase, seed + 1, paraphraser)
         made += new

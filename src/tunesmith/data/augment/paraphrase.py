@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 
 from tunesmith.data.schema import QARecord
 from tunesmith.data.unanswerable import Rejection
-from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
 from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.utils.text import normalize_answer
 
 _WH = [
     (re.compile(r"^Where (?=\w)"), ["In what place ", "At what location "]),

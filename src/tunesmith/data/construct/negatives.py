@@ -19,8 +19,8 @@ import numpy as np
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
 from tunesmith.data.unanswerable import Rejection
-from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
 from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.utils.text import normalize_answer
 
 _TRIES_PER_QUESTION = 4  # similar contexts tried before a question is given up
 

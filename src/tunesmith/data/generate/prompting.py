@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,9 +21,6 @@ from tunesmith.data.generate.base import span_record
 from tunesmith.data.schema import QARecord
 from tunesmith.data.unanswerable import Rejection
 from tunesmith.utils.hashing import sha256_bytes
-
-if TYPE_CHECKING:
-    from tunesmith.config.data_gen import GenerateConfig
 
 SYSTEM = (
     "You write question-answer pairs for training a reading-comprehension model. Answers are "
@@ -163,35 +157,3 @@ def skipped_context(context: Context, generator: str, reason: str) -> Rejection:
     )
     return Rejection(record, "generate", f"{generator}: context skipped: {reason}")
 
-
-def model_paraphraser(
-    backend: str, generate: GenerateConfig, cache_dir: Path | None, seed: int
-) -> Callable[[Sequence[QARecord], int], list[list[str]]]:
-    """Paraphrases through the ``llm`` or ``hf`` backend: one prompt per question."""
-    if backend == "llm":
-        from tunesmith.data.generate.llm import ChatClient
-
-        client = ChatClient(generate.llm, cache_dir)
-
-        def by_llm(records: Sequence[QARecord], n: int) -> list[list[str]]:
-            prompts = [PARAPHRASE_PROMPT.format(n=n, question=r.question) for r in records]
-            replies = client.complete_many(prompts, parse_paraphrases)
-            return [reply if isinstance(reply, list) else [] for reply in replies]
-
-        return by_llm
-    from tunesmith.data.generate.hf import LocalModel
-
-    model = LocalModel(generate.hf, seed)
-
-    def by_hf(records: Sequence[QARecord], n: int) -> list[list[str]]:
-        prompts = [PARAPHRASE_PROMPT.format(n=n, question=r.question) for r in records]
-        texts = model.complete(prompts, [r.question for r in records])
-        out: list[list[str]] = []
-        for text in texts:
-            try:
-                out.append(parse_paraphrases(text))
-            except InvalidReply:
-                out.append([])
-        return out
-
-    return by_hf

@@ -28,7 +28,7 @@ from datasketch import MinHash, MinHashLSH
 from datasketch.hashfunc import sha1_hash32
 
 from tunesmith.data.schema import QARecord
-from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
+from tunesmith.utils.text import normalize_answer
 
 # seed: "lsh = MinHashLSH(threshold=0.7, num_perm=128)"
 DEFAULT_THRESHOLD = 0.7

@@ -24,7 +24,7 @@ from tunesmith.data.quality.dedup import (
     record_key,
 )
 from tunesmith.data.schema import QARecord
-from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
+from tunesmith.utils.text import normalize_answer
 
 # the order in which splits keep their records when a near-duplicate crosses them
 PRECEDENCE = ("test", "val", "train")

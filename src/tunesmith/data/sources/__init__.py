@@ -5,8 +5,7 @@ folder through them and returns the documents and the skipped files.
 """
 
 from tunesmith.data.sources.base import READERS, Document, ReadOptions, Skip, SourceError
-from tunesmith.data.sources.ingest import SourceResult, read_path
-from tunesmith.data.sources.text import read_documents
+from tunesmith.data.sources.ingest import SourceResult, read_documents, read_path
 
 __all__ = ["READERS", "Document", "ReadOptions", "Skip", "SourceError", "SourceResult",
            "read_documents", "read_path"]

@@ -132,6 +132,19 @@ def read_path(path: Path, kinds: Sequence[str] = DEFAULT_KINDS, kind: str = "aut
     return result
 
 
+def read_documents(path: Path, kinds: Sequence[str] = ("md", "txt")) -> list[Document]:
+    """Read one file, or every matching file under a folder, sorted by path.
+
+    The strict form of :func:`read_path`: a file that cannot be read raises
+    :class:`SourceError` instead of being skipped.
+    """
+    result = read_path(Path(path), kinds=kinds)
+    if result.skipped:
+        first = result.skipped[0]
+        raise SourceError(f"{first.where()}: {first.reason}")
+    return result.documents
+
+
 @dataclass
 class Ingested:
     """What the ingest stage hands to the rest of the build.
