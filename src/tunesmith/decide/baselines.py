@@ -21,8 +21,8 @@ from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.evaluate.harness import score_predictions
-from tunesmith.evaluate.metrics.overlap import bleu, mean_words, rouge_l
 from tunesmith.inference import Generation, Predictor, generate
+from tunesmith.metrics.overlap import bleu, mean_words, rouge_l
 from tunesmith.utils.layout import RunLayout
 from tunesmith.utils.text import normalize_answer
 

@@ -27,16 +27,16 @@ from rich.console import Console
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
-from tunesmith.evaluate.metrics.abstention import abstention_scores, coverage_risk
-from tunesmith.evaluate.metrics.squad_v2 import (
+from tunesmith.guard.gates import Signals
+from tunesmith.inference import load_predictor
+from tunesmith.metrics.abstention import abstention_scores, coverage_risk
+from tunesmith.metrics.squad_v2 import (
     SquadExample,
     compute_exact,
     compute_f1,
     normalize_answer,
     squad_v2_scores,
 )
-from tunesmith.guard.gates import Signals
-from tunesmith.inference import load_predictor
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
 

@@ -21,15 +21,15 @@ from rich.console import Console
 from tunesmith.config import GuardConfig, RunConfig
 from tunesmith.data.schema import QARecord
 from tunesmith.evaluate.guarded import load_eval_records
-from tunesmith.evaluate.metrics.abstention import abstention_scores
-from tunesmith.evaluate.metrics.squad_v2 import (
+from tunesmith.inference import Predictor, generate_answers, load_predictor
+from tunesmith.metrics.abstention import abstention_scores
+from tunesmith.metrics.squad_v2 import (
     SquadExample,
     compute_exact,
     compute_f1,
     normalize_answer,
     squad_v2_scores,
 )
-from tunesmith.inference import Predictor, generate_answers, load_predictor
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
 from tunesmith.utils.text import normalize_context

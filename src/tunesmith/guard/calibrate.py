@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunesmith.config import GuardConfig
-from tunesmith.evaluate.metrics.abstention import calibration_bins, threshold_at_risk
-from tunesmith.evaluate.metrics.squad_v2 import SquadExample, get_raw_scores, squad_v2_scores
 from tunesmith.guard.decide import ThresholdSource, decide
 from tunesmith.guard.gates import GATES, Gate, Signals
+from tunesmith.metrics.abstention import calibration_bins, threshold_at_risk
+from tunesmith.metrics.squad_v2 import SquadExample, get_raw_scores, squad_v2_scores
 
 NEVER = -1e30  # the abstain score of a question a gate has no signal for
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
-from tunesmith.evaluate.metrics.squad_v2 import SquadExample
+from tunesmith.metrics.squad_v2 import SquadExample
 from tunesmith.utils.io import read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 

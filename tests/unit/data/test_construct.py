@@ -16,7 +16,7 @@ from tunesmith.data.construct.multihop import make_multihop
 from tunesmith.data.construct.negatives import hard_negatives
 from tunesmith.data.generate import generate_questions, make_generator
 from tunesmith.data.schema import QARecord
-from tunesmith.evaluate.metrics.squad_v2 import normalize_answer
+from tunesmith.metrics.squad_v2 import normalize_answer
 
 DOCS = {
     "normans": "The Normans were famed for their martial spirit. The Normans adopted the "

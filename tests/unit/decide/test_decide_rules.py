@@ -11,7 +11,7 @@ from tunesmith.decide.baselines import format_adherence, knows_answer, retrieval
 from tunesmith.decide.criteria import evaluate_criteria, recommend
 from tunesmith.decide.outcome import judge
 from tunesmith.decide.prompts import choose_shots, final_answer
-from tunesmith.evaluate.metrics.overlap import bleu, mean_words, rouge_l
+from tunesmith.metrics.overlap import bleu, mean_words, rouge_l
 
 CFG = DecideConfig()
 

@@ -11,21 +11,21 @@ import jsonschema
 import pytest
 
 from tunesmith.config import GuardConfig
-from tunesmith.evaluate.metrics.abstention import (
+from tunesmith.guard import GATES, INSUFFICIENT_CONTEXT, Signals, decide, validate_output
+from tunesmith.guard.calibrate import best_f1_threshold, calibrate, default_gates
+from tunesmith.metrics.abstention import (
     abstention_scores,
     calibration_bins,
     coverage_risk,
     threshold_at_risk,
 )
-from tunesmith.evaluate.metrics.squad_v2 import (
+from tunesmith.metrics.squad_v2 import (
     SquadExample,
     find_best_thresh,
     get_raw_scores,
     load_squad_v2_gold,
     squad_v2_scores,
 )
-from tunesmith.guard import GATES, INSUFFICIENT_CONTEXT, Signals, decide, validate_output
-from tunesmith.guard.calibrate import best_f1_threshold, calibrate, default_gates
 
 SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "data" / "squad_v2_sample"
 needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="shared SQuAD sample not present")

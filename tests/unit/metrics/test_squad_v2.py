@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tunesmith.evaluate.metrics.squad_v2 import (
+from tunesmith.metrics.squad_v2 import (
     SquadExample,
     apply_no_ans_threshold,
     compute_exact,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tunesmith.evaluate.metrics.squad_v2 import SquadExample, get_raw_scores
+from tunesmith.metrics.squad_v2 import SquadExample, get_raw_scores
 
 
 def abstention_scores(

@@ -1,6 +1,8 @@
-"""Evaluation metrics: the official SQuAD 2.0 definitions."""
+"""Metrics: pure functions over predictions and gold answers, shared by evaluate, guard and
+decide: the official SQuAD 2.0 definitions (squad_v2.py), abstention and calibration
+(abstention.py), BLEU and ROUGE-L (overlap.py)."""
 
-from tunesmith.evaluate.metrics.squad_v2 import (
+from tunesmith.metrics.squad_v2 import (
     SquadExample,
     apply_no_ans_threshold,
     compute_exact,
