@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from tunesmith.config import RunConfig
+from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord
-from tunesmith.train.format import to_examples
 
 
 @dataclass

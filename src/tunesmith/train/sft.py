@@ -41,12 +41,12 @@ from trl.trainer.utils import add_fused_lm_head
 from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
 from tunesmith.config import RunConfig
+from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.methods import METHODS, TuningMethod
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
-from tunesmith.train.format import to_examples
 from tunesmith.train.hardware import (
     HardwareChoice,
     choose_hardware,

@@ -12,6 +12,7 @@ import torch
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from tunesmith.config import parse_config
+from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord, read_records, write_records
 from tunesmith.errors import TunesmithError
 from tunesmith.forgetting import build_mitigations
@@ -27,7 +28,6 @@ from tunesmith.forgetting.replay import (
 from tunesmith.forgetting.sets import fisher_passages, replay_prompts
 from tunesmith.methods import METHODS
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
-from tunesmith.train.format import to_examples
 from tunesmith.utils.io import write_json_atomic
 
 FACTS = ["The broker listens on port 7420 by default.",

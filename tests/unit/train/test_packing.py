@@ -9,9 +9,9 @@ from transformers import AutoModelForCausalLM
 from trl import SFTConfig, SFTTrainer
 
 from tunesmith.config import GuardConfig
+from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord
 from tunesmith.models.loading import load_tokenizer
-from tunesmith.train.format import to_examples
 from tunesmith.train.losses import supervised_loss
 from tunesmith.train.packing import (
     IGNORE,

@@ -102,10 +102,10 @@ def _trainer(tiny_base: str, data_dir: Path, tmp_path: Path, smoothing: float) -
     from datasets import Dataset
     from trl import SFTConfig
 
+    from tunesmith.data.formats.examples import to_examples
     from tunesmith.data.schema import read_records
     from tunesmith.methods import METHODS
     from tunesmith.models.loading import load_causal_lm, load_tokenizer
-    from tunesmith.train.format import to_examples
     from tunesmith.train.sft import SFTTrainer
 
     config = _config(tmp_path, "")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from tunesmith.config.guard import GuardConfig
 from tunesmith.data.chunk import chunk_document
+from tunesmith.data.formats.examples import to_prompt_completion
 from tunesmith.data.schema import QARecord
 from tunesmith.data.sources.base import Document
 from tunesmith.data.sources.text import markdown_to_text
 from tunesmith.models.chat import build_messages
-from tunesmith.train.format import to_prompt_completion
 from tunesmith.utils.text import normalize_context
 
 QUICKSTART = Path(__file__).parents[3] / "examples" / "quickstart" / "corpus"

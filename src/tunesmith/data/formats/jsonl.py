@@ -11,13 +11,10 @@ from typing import Any
 
 from tunesmith.config.guard import GuardConfig
 from tunesmith.data.formats.base import exporter
+from tunesmith.data.formats.examples import target_text
 from tunesmith.data.schema import QARecord
 from tunesmith.models.chat import build_messages, format_user_message
 from tunesmith.utils.io import write_jsonl_atomic
-
-
-def _target(record: QARecord, guard: GuardConfig) -> str:
-    return record.answer if record.answer is not None else guard.abstain_text
 
 
 @exporter("prompt", "JSONL {prompt: 'Context: ...\\nQuestion: ...', completion} (the seed's)")
@@ -25,13 +22,13 @@ def export_prompt(records: Sequence[QARecord], out: Path, guard: GuardConfig) ->
     # seed: {"prompt": "Context: [text]\nQuestion: [query]", "completion": "[answer]"}
     return write_jsonl_atomic(out, ({
         "prompt": format_user_message(r.context, r.question),
-        "completion": _target(r, guard),
+        "completion": target_text(r, guard),
     } for r in records))
 
 
 def chat_messages(record: QARecord, guard: GuardConfig) -> list[dict[str, str]]:
     return [*build_messages(record.context, record.question, guard.system_message()),
-            {"role": "assistant", "content": _target(record, guard)}]
+            {"role": "assistant", "content": target_text(record, guard)}]
 
 
 @exporter("chat", "JSONL {messages: [system, user, assistant]} (OpenAI / TRL chat)")
@@ -44,7 +41,7 @@ def export_alpaca(records: Sequence[QARecord], out: Path, guard: GuardConfig) ->
     return write_jsonl_atomic(out, ({
         "instruction": guard.system_message(),
         "input": format_user_message(r.context, r.question),
-        "output": _target(r, guard),
+        "output": target_text(r, guard),
     } for r in records))
 
 

@@ -1,11 +1,12 @@
-"""QA records -> conversational prompt/completion examples (TRL's dataset format)."""
+"""QA records -> the conversational prompt/completion examples that training and the planner
+tokenize (TRL's dataset format); the exporters of ``jsonl.py`` share the target."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from tunesmith.config import GuardConfig
+from tunesmith.config.guard import GuardConfig
 from tunesmith.data.schema import QARecord
 from tunesmith.models.chat import INSTRUCTION_FORMAT, build_instruction_messages, build_messages
 
