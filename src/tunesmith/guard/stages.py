@@ -1,7 +1,9 @@
-"""The guard's pipeline stages: encoder training, calibration and guarded evaluation.
+"""The guard stage: thresholds calibrated on validation data, and the reader of them.
 
-``pipeline/run.py`` dispatches here on ``model.task`` (train, eval) and runs :func:`run_calibrate`
-as the ``guard`` stage, between ``train`` and ``eval``.
+``pipeline/run.py`` runs :func:`run_calibrate` as the ``guard`` stage, between ``train`` and
+``eval``; the encoders the guard uses are trained by the train stage
+(:func:`tunesmith.train.encoder.train_encoders`), the guarded scores are
+:mod:`tunesmith.evaluate.guarded`'s.
 """
 
 from __future__ import annotations
@@ -15,23 +17,11 @@ from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.metrics.squad_v2 import SquadExample
-from tunesmith.utils.io import read_json, write_json_atomic
+from tunesmith.report.plots import reliability_png
+from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
 SEED_LABEL = "seed"
-
-
-def run_train_extras(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
-    """Encoder tasks: the whole train stage. Causal LM: the rejection head, if enabled."""
-    from tunesmith.train.encoder import train_encoder, train_rejection_head
-
-    layout = RunLayout(run_dir)
-    if config.model.task != "causal_lm":
-        return train_encoder(config, layout.data_dir, layout.train_dir, console)
-    if config.guard.rejection_head.enabled:
-        return {"answerability": train_rejection_head(config, layout.data_dir,
-                                                      layout.train_dir, console)}
-    return {}
 
 
 def _records(config: RunConfig, run_dir: Path, split: str, limit: int | None) -> list[QARecord]:
@@ -87,12 +77,8 @@ def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[st
 
 
 def _reliability_png(calibration: dict[str, Any], path: Path) -> None:
-    from tunesmith.guard.plots import reliability_png
-
     png = reliability_png({k: v["reliability"] for k, v in calibration.items()})
     if png is not None:
-        from tunesmith.utils.io import atomic_open
-
         with atomic_open(path, "wb") as f:
             f.write(png)
 

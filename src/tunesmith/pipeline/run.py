@@ -100,12 +100,12 @@ def _train_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
 
 
 def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
-    from tunesmith.guard.stages import run_train_extras
+    from tunesmith.train.encoder import train_encoders
     from tunesmith.train.sft import train_sft
     from tunesmith.train.tracking import track_training
 
     if config.model.task != "causal_lm":  # encoder tasks (train/encoder.py)
-        return {"task": config.model.task, "metrics": run_train_extras(config, run_dir, console)}
+        return {"task": config.model.task, "metrics": train_encoders(config, run_dir, console)}
     from tunesmith.forgetting import build_mitigations
     from tunesmith.train.multitask import build_multitask
 
@@ -131,7 +131,7 @@ def _run_train(config: RunConfig, run_dir: Path, console: Console) -> dict[str, 
     console.print(f"  train: method {config.method.name}: {m['trainable_params']:,} of "
                   f"{m['total_params']:,} parameters trained ({m['trainable_percent']:.3f}%)")
     return {"metrics": result.metrics, "resumed_from": result.resumed_from,
-            "guard": run_train_extras(config, run_dir, console),  # the rejection head, if on
+            "guard": train_encoders(config, run_dir, console),  # the rejection head, if on
             "method": config.method.name, "trainable_params": m["trainable_params"],
             "trainable_percent": m["trainable_percent"],
             "precision": result.hardware.precision,

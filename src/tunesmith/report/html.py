@@ -18,6 +18,7 @@ from tunesmith import __version__
 from tunesmith.report import plots
 from tunesmith.report.decide import decide_section
 from tunesmith.report.forgetting import forgetting_section
+from tunesmith.report.guard import guard_section
 from tunesmith.report.markup import (
     MISSING,
     cell,
@@ -85,9 +86,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
 
 
 def _guard_body(run_dir: Path) -> str:
-    from tunesmith.guard.report import guard_section  # thresholds, abstention, ablation
-
-    return guard_section(run_dir)
+    return guard_section(run_dir)  # thresholds, abstention, ablation
 
 
 def render_report(run_dir: Path) -> str:

@@ -43,6 +43,7 @@ from tunesmith.inference.encoder import (
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
 from tunesmith.train.hardware import choose_hardware, evaluation_plan, shared_training_kwargs
 from tunesmith.utils.io import write_json_atomic
+from tunesmith.utils.layout import RunLayout
 
 __all__ = ["EncoderResult", "prepare_with_method", "save_encoder", "train_encoder",
            "train_encoder_task", "train_rejection_head"]
@@ -280,3 +281,14 @@ def train_rejection_head(config: RunConfig, data_dir: Path, out_dir: Path,
     result = train_encoder_task(config, "answerability", config.guard.encoder_model, records,
                                 out_dir, console, val)
     return result.metrics
+
+
+def train_encoders(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
+    """Encoder tasks: the whole train stage. Causal LM: the rejection head, if enabled."""
+    layout = RunLayout(run_dir)
+    if config.model.task != "causal_lm":
+        return train_encoder(config, layout.data_dir, layout.train_dir, console)
+    if config.guard.rejection_head.enabled:
+        return {"answerability": train_rejection_head(config, layout.data_dir,
+                                                      layout.train_dir, console)}
+    return {}

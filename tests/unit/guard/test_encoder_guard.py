@@ -46,7 +46,8 @@ def _records() -> list[QARecord]:
 def run(tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
     from rich.console import Console
 
-    from tunesmith.guard.stages import run_calibrate, run_train_extras
+    from tunesmith.guard.stages import run_calibrate
+    from tunesmith.train.encoder import train_encoders
 
     root = tmp_path_factory.mktemp("guard")
     config = RunConfig.model_validate({
@@ -64,7 +65,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
     write_records(data / "val.jsonl", _records())
     write_records(data / "test.jsonl", _records())
     console = Console(quiet=True)
-    run_train_extras(config, config.run_dir, console)
+    train_encoders(config, config.run_dir, console)
     run_calibrate(config, config.run_dir, console)
     (root / "tunesmith.yaml").write_text(json.dumps(config.model_dump(mode="json")))
     return config

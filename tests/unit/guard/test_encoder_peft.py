@@ -31,9 +31,9 @@ def _records() -> list[QARecord]:
 def test_peft_method_trains_an_encoder_task(tmp_path: Path, method: str, task: str) -> None:
     from rich.console import Console
 
-    from tunesmith.guard.stages import run_train_extras
     from tunesmith.inference.encoder import load_encoder, load_trained_encoder
     from tunesmith.methods.peft_methods import peft_task_type
+    from tunesmith.train.encoder import train_encoders
 
     config = RunConfig.model_validate({
         "name": "enc", "output_dir": str(tmp_path / "runs"),
@@ -45,7 +45,7 @@ def test_peft_method_trains_an_encoder_task(tmp_path: Path, method: str, task: s
     })
     for split in ("train", "val"):
         write_records(config.run_dir / "data" / f"{split}.jsonl", _records())
-    run_train_extras(config, config.run_dir, Console(quiet=True))
+    train_encoders(config, config.run_dir, Console(quiet=True))
 
     model, tokenizer, info = load_trained_encoder(config.run_dir / "train" / task)
     assert info["task"] == task

@@ -10,6 +10,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from tunesmith.report.plots import coverage_risk_png
 from tunesmith.utils.layout import RunLayout
 
 
@@ -44,8 +45,6 @@ def _load(path: Path) -> Any:
 
 def guard_section(run_dir: Path) -> str:
     """HTML for the guard: empty-handed runs get a note, never an error."""
-    from tunesmith.guard.plots import coverage_risk_png
-
     parts: list[str] = []
     layout = RunLayout(run_dir)
     calibration = _load(layout.calibration)
