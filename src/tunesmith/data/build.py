@@ -18,11 +18,11 @@ from tunesmith.data.augment import augment_records
 from tunesmith.data.chunk import Context, chunk_documents
 from tunesmith.data.construct import construct_mix
 from tunesmith.data.generate import generate_questions, make_generator
+from tunesmith.data.ingest import Ingested, attach_provenance, ingest_sources
 from tunesmith.data.quality.run import run_quality_control
 from tunesmith.data.review import apply_review, load_rounds, review_rates
 from tunesmith.data.schema import QARecord, write_records
 from tunesmith.data.sources import Document, Skip
-from tunesmith.data.sources.ingest import Ingested, attach_provenance, ingest_sources
 from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
 from tunesmith.data.unanswerable import Rejection

@@ -17,8 +17,8 @@ import numpy as np
 from tunesmith.config import RunConfig
 from tunesmith.data import nlp
 from tunesmith.data.chunk import Context, chunk_documents
+from tunesmith.data.ingest import ingest_sources
 from tunesmith.data.schema import QARecord
-from tunesmith.data.sources.ingest import ingest_sources
 from tunesmith.errors import TunesmithError
 from tunesmith.registry import Registry
 from tunesmith.utils.text import normalize_context

@@ -8,10 +8,10 @@ import pytest
 
 from tunesmith.config import load_config
 from tunesmith.config.data_io import PIIConfig
+from tunesmith.data.ingest import ingest_sources
 from tunesmith.data.quality.pii import PIIError, PIIRedactor, scan_pii, scan_pii_many
 from tunesmith.data.schema import QARecord
 from tunesmith.data.sources import Document
-from tunesmith.data.sources.ingest import ingest_sources
 
 TICKET = ("Ticket from Maria Garcia: please call me at (415) 555-0132 or write to "
           "maria.garcia@example.com about card 4111 1111 1111 1111. The portal is at "

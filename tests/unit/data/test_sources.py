@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tunesmith.config import load_config
+from tunesmith.data.ingest import ingest_sources
 from tunesmith.data.sources import ReadOptions, SourceError, read_path
 from tunesmith.data.sources.encoding import decode_text, detect_encoding
 from tunesmith.data.sources.html import html_to_text
-from tunesmith.data.sources.ingest import ingest_sources
 
 PAGE = """<!doctype html><html><head><title>Harborlight retention</title>
 <style>p { color: red }</style><script>var tracking = "do not index";</script></head>
@@ -202,8 +202,8 @@ def test_build_on_only_broken_files_is_a_message_not_a_traceback(tmp_path: Path)
 
 
 def test_records_get_their_documents_provenance(squad_sample_dir: Path) -> None:
+    from tunesmith.data.ingest import attach_provenance
     from tunesmith.data.schema import QARecord
-    from tunesmith.data.sources.ingest import attach_provenance
 
     docs = read_path(squad_sample_dir / "dev-sample.json", kind="squad").documents[:2]
     record = QARecord(id="m", question="Who?", contexts=[docs[0].text, docs[1].text],
