@@ -18,6 +18,7 @@ quickstart: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy src/tunesmith
+	$(VENV)/bin/lint-imports  # the layer and no-cycle contracts of pyproject.toml
 
 # The whole suite, slow end-to-end tests included (under 15 minutes on 2 CPU cores).
 test: lint

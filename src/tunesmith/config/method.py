@@ -19,13 +19,13 @@ from tunesmith.config.base import Section
 
 
 def _method_options(name: str) -> type[Section]:
-    from tunesmith.methods import METHODS
+    from tunesmith.methods import METHODS  # deferred: the methods import torch and PEFT
 
     return METHODS.get(name).Options
 
 
 def _method_names() -> list[str]:
-    from tunesmith.methods import METHODS
+    from tunesmith.methods import METHODS  # deferred: the methods import torch and PEFT
 
     return METHODS.names()
 

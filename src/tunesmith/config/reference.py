@@ -72,7 +72,7 @@ def render_reference() -> str:
 
 def _method_options() -> list[str]:
     """``method:``'s other keys depend on ``method.name``: one table per registered method."""
-    from tunesmith.methods import METHODS
+    from tunesmith.methods import METHODS  # deferred: the methods import torch and PEFT
 
     lines = ["## `method:` keys of each method", "",
              "Besides `name`, `method:` takes the keys of the chosen method "
