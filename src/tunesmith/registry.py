@@ -14,10 +14,12 @@ import difflib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from tunesmith.errors import TunesmithError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(TunesmithError, KeyError):
     """A name that nothing registered; the message lists the names that are."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from tunesmith.config import ConfigError, RunConfig, load_config
+from tunesmith.errors import TunesmithError
 
 app = typer.Typer(
     name="tunesmith",
@@ -43,17 +44,6 @@ StrictOpt = Annotated[bool, typer.Option(
 T = TypeVar("T")
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from tunesmith.data.sources.text import SourceError
-    from tunesmith.errors import TunesmithError
-    from tunesmith.models.loading import ModelLoadError
-    from tunesmith.registry import UnknownNameError
-    from tunesmith.utils.io import DataFileError
-
-    return (TunesmithError, SourceError, ModelLoadError, DataFileError, UnknownNameError,
-            FileNotFoundError)
-
-
 def guarded(action: Callable[[], T]) -> T:
     """Run a command body; turn user errors into a message and an exit code."""
     try:
@@ -62,7 +52,7 @@ def guarded(action: Callable[[], T]) -> T:
         err_console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False,
                           soft_wrap=True)
         raise typer.Exit(2) from None
-    except _user_errors() as exc:
+    except (TunesmithError, FileNotFoundError) as exc:  # every user-fixable error's base
         err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -73,8 +63,6 @@ def guarded(action: Callable[[], T]) -> T:
 def out_path(out: Path, flag: str = "--out") -> Path:
     """``out`` with ``~`` expanded; a folder there is a user error naming the flag (the atomic
     rename would fail on it)."""
-    from tunesmith.errors import TunesmithError
-
     out = out.expanduser()
     if out.is_dir():
         raise TunesmithError(f"{flag} {out}: is a folder; give a file path")

@@ -15,11 +15,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tunesmith.config.run import RunConfig
+from tunesmith.errors import TunesmithError
 
 Loc = tuple[str | int, ...]
 
 
-class ConfigError(Exception):
+class ConfigError(TunesmithError):
     """A config the user must fix. ``str(err)`` is the whole message, one problem per line."""
 
     def __init__(self, problems: Sequence[str], path: Path | None = None):

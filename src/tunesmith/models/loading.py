@@ -16,12 +16,13 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from tunesmith.config.model import ModelConfig
+from tunesmith.errors import TunesmithError
 from tunesmith.models.availability import check_base_model, hub_offline, looks_like_path
 from tunesmith.models.chat import ensure_chat_template
 from tunesmith.models.gguf import resolve_gguf_model
 
 
-class ModelLoadError(Exception):
+class ModelLoadError(TunesmithError):
     """A model or tokenizer could not be found or loaded."""
 
 

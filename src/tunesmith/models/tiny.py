@@ -30,6 +30,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tunesmith import __version__
 from tunesmith.config.guard import DEFAULT_ABSTAIN_TEXT
 from tunesmith.config.model import ModelConfig, TinyModelConfig
+from tunesmith.errors import TunesmithError
 from tunesmith.models import chat
 from tunesmith.utils.io import publish_folder
 
@@ -232,7 +233,7 @@ def build_tiny_model(
     place with its marker file already written: an interrupted build leaves no half model.
     """
     if not texts:
-        raise ValueError("build_tiny_model needs at least one text to train on")
+        raise TunesmithError("build_tiny_model needs at least one text to train on")
     content_hash = _content_hash(texts, cfg, seed)
     target = Path(cache_root) / "tiny" / content_hash[:16]
     if _is_complete(target):

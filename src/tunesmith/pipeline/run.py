@@ -20,6 +20,7 @@ from tunesmith import __version__
 from tunesmith.config import RunConfig
 from tunesmith.models.builtin import gguf_source
 from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
+from tunesmith.registry import UnknownNameError
 from tunesmith.utils.dist import barrier, is_main_process
 from tunesmith.utils.hashing import sha256_file, sha256_json, sha256_tree
 from tunesmith.utils.layout import RunLayout
@@ -335,7 +336,7 @@ def run_pipeline(
     (``tunesmith train --nproc``) every rank runs the stages; the main process alone writes
     the manifests and the report, after the others have finished the stage."""
     if until not in STAGE_NAMES:
-        raise ValueError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
+        raise UnknownNameError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     console = console or Console()
     _quiet_libraries()
     run_dir = config.run_dir

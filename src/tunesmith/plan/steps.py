@@ -22,6 +22,7 @@ from torch import nn
 from tunesmith.config import RunConfig
 from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord
+from tunesmith.errors import TunesmithError
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Stepper:
         self.method = method
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
-            raise ValueError("the prepared model has no trainable parameters")
+            raise TunesmithError("the prepared model has no trainable parameters")
         self.optimizer = torch.optim.AdamW(self.params, lr=learning_rate,
                                            weight_decay=weight_decay)
         self.max_grad_norm = max_grad_norm

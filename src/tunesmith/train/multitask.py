@@ -29,6 +29,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 # the head's module and loading are inference's
+from tunesmith.errors import TunesmithError
 from tunesmith.inference.multitask_head import HEAD_CONFIG, HEAD_FILE, AnswerabilityHead
 from tunesmith.utils.io import write_json_atomic
 
@@ -79,7 +80,7 @@ class MultitaskLoss:
         """On the first batch: the head, its optimizer and the hidden-state hook."""
         output = model.get_output_embeddings()
         if not isinstance(output, nn.Linear):
-            raise ValueError("multitask: the model has no linear output layer to read from")
+            raise TunesmithError("multitask: the model has no linear output layer to read from")
         head = AnswerabilityHead(output.in_features).to(output.weight.device)
         output.register_forward_pre_hook(self._capture)
         for p in head.parameters():

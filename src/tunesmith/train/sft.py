@@ -67,7 +67,7 @@ from tunesmith.train.packing import (
 )
 from tunesmith.utils.dist import barrier, is_main_process, world_size
 from tunesmith.utils.hashing import sha256_json
-from tunesmith.utils.io import write_json_atomic
+from tunesmith.utils.io import DataFileError, write_json_atomic
 
 METHOD_FILE = "tunesmith_method.json"  # beside what the method saves: which method loads it
 
@@ -285,7 +285,7 @@ def train_sft(
     train_records = read_records(data_dir / "train.jsonl") + list(extra_records or [])
     val_records = read_records(data_dir / "val.jsonl")
     if not train_records:
-        raise ValueError(f"{data_dir / 'train.jsonl'}: no training records")
+        raise DataFileError(f"{data_dir / 'train.jsonl'}: no training records")
     hardware = choose_hardware(config.train)
     optimizer = choose_optimizer(config.train, hardware.device)
     tokenizer = load_tokenizer(base_model, revision=config.model.revision,

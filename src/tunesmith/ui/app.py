@@ -19,18 +19,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from tunesmith import __version__
-from tunesmith.config import ConfigError, RunConfig
-from tunesmith.data.sources.base import SourceError
+from tunesmith.config import RunConfig
 from tunesmith.errors import TunesmithError
-from tunesmith.models.loading import ModelLoadError
-from tunesmith.registry import UnknownNameError
 from tunesmith.ui import ask_routes, review_routes, runs_routes
 from tunesmith.ui.pages import HERE, UIState, is_htmx, render
-from tunesmith.utils.io import DataFileError
 
 # the mistakes a user can fix, as the CLI's `guarded` knows them: a message, never a traceback
-USER_ERRORS = (TunesmithError, ConfigError, SourceError, ModelLoadError, DataFileError,
-               UnknownNameError, FileNotFoundError)
+USER_ERRORS = (TunesmithError, FileNotFoundError)  # ConfigError, ModelLoadError, ... included
 
 
 def _error(request: Request, status: int, message: str) -> Response:

@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from tunesmith.errors import TunesmithError
 
-class DataFileError(ValueError):
+
+class DataFileError(TunesmithError, ValueError):
     """A data file a user gave us is malformed; the message names the file and line."""
 
 
