@@ -153,7 +153,8 @@ class AugmentConfig(Section):
     # seed: "Random sentence removal (15-30% deletion)"
     remove_sentences: float = Field(
         0.0, ge=0, le=1, description="Share of answerable training records given a copy with "
-        "15-30% of context sentences removed (unanswerable when the answer sentence goes)."
+        "a share of its context sentences removed (remove_range; the seed's 15-30% by default); "
+        "unanswerable when the answer sentence goes."
     )
     remove_range: tuple[float, float] = Field(
         (0.15, 0.30), description="Fraction of sentences removed, low and high."

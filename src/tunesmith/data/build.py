@@ -21,11 +21,10 @@ from tunesmith.data.generate import generate_questions, make_generator
 from tunesmith.data.ingest import Ingested, attach_provenance, ingest_sources
 from tunesmith.data.quality.run import run_quality_control
 from tunesmith.data.review import apply_review, load_rounds, review_rates
-from tunesmith.data.schema import QARecord, write_records
+from tunesmith.data.schema import QARecord, Rejection, write_records
 from tunesmith.data.sources import Document, Skip
 from tunesmith.data.split import SPLITS, split_documents
 from tunesmith.data.stats import balance, length_report, token_counter, token_lengths
-from tunesmith.data.unanswerable import Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout

@@ -20,9 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tunesmith.data.schema import QARecord
+from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.data.sources.base import Skip
-from tunesmith.data.unanswerable import Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import atomic_open, enumerate_jsonl, write_json_atomic, write_jsonl_atomic
 

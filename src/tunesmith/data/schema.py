@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,16 @@ class QARecord(BaseModel):
     def references(self) -> list[str]:
         """Gold answers for scoring; empty for an unanswerable question."""
         return [] if self.answer is None else [self.answer, *self.alt_answers]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record a stage left out (generate, construct, augment, quality, review) and why; the
+    build writes every one to ``rejected.jsonl``."""
+
+    record: QARecord
+    stage: str
+    reason: str
 
 
 def read_records(path: Path, skipped: list[Skip] | None = None) -> list[QARecord]:

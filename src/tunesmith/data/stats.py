@@ -44,9 +44,8 @@ from typing import Any
 from tunesmith.config import RunConfig
 from tunesmith.config.data_quality import BalanceConfig
 from tunesmith.data.chunk import split_sentences
-from tunesmith.data.schema import Difficulty, QARecord
+from tunesmith.data.schema import Difficulty, QARecord, Rejection
 from tunesmith.data.sources.base import Skip
-from tunesmith.data.unanswerable import Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_bytes
 from tunesmith.utils.layout import RunLayout

@@ -115,7 +115,8 @@ def count_train_examples(run_dir: Path) -> int:
 
 
 def build_plan(config: RunConfig, n_train: int, hardware: Hardware) -> dict[str, Any]:
-    """The plan as a JSON-ready dict (pure: no files read or written)."""
+    """The plan as a JSON-ready dict. It writes nothing; it reads one file, the learning-rate
+    finder's result (``plan/lr_find.json``), when ``tunesmith lr-find`` has run."""
     shape = shape_for(config)
     setup = setup_for(config, hardware)
     user, defaults = _user_and_defaults(config)

@@ -1,13 +1,11 @@
 """Learning-rate schedules, each with linear warmup: cyclical (the seed's 3e-5 -> 1e-4 -> 5e-6),
-cosine, linear and constant. ``lr_factor`` is a pure function of the step, so the same schedule
-drives ``torch.optim.lr_scheduler.LambdaLR`` and the plots.
+cosine, linear and constant, drawn by ``tunesmith lr-find``'s plot (:func:`curve`). Training
+does not use them: it takes transformers' scheduler named by ``train.lr_scheduler``.
 """
 
 from __future__ import annotations
 
 import math
-
-import torch
 
 SCHEDULES = ("cyclical", "cosine", "linear", "constant")
 # seed: "Base LR: 3e-5 -> Peak: 1e-4 -> Final: 5e-6", as ratios of the peak
@@ -35,13 +33,6 @@ def lr_factor(kind: str, step: int, total: int, warmup: int) -> float:
     if kind == "linear":
         return 1 - progress
     return 1.0
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, kind: str, total: int,
-                   warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """A ``LambdaLR`` over ``optimizer``, whose groups' ``lr`` is the peak."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(kind, step, total, warmup))
 
 
 def curve(kind: str, peak: float, total: int, warmup: int) -> list[float]:

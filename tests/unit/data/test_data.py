@@ -11,7 +11,6 @@ from tunesmith.data.schema import QARecord, read_records, write_records
 from tunesmith.data.sources import Document, read_documents
 from tunesmith.data.sources.text import SourceError, markdown_to_text
 from tunesmith.data.split import split_documents
-from tunesmith.data.unanswerable import count_for_fraction, make_unanswerable
 from tunesmith.utils.io import DataFileError
 
 DOC = """# Harborlight ports
@@ -110,22 +109,6 @@ def test_split_is_deterministic_disjoint_and_stable() -> None:
     moved = [d for d in ids for s in ("train", "val", "test") if d in a[s] and d not in grown[s]]
     assert len(moved) <= 2  # a new document shifts at most the boundary documents
     assert split_documents(ids, 0.1, 0.1, seed=1) != a
-
-
-def test_unanswerable_pairs_stay_within_given_contexts_and_exclude_answer() -> None:
-    from tunesmith.data.chunk import Context
-
-    q = QARecord(id="q1", question="Which port does the broker listen on?",
-                 contexts=["The broker listens on port 7420."], answer="7420", answer_start=27,
-                 source_doc_ids=["a"])
-    contexts = [Context("b#0", "b", 0, "Backups run nightly at 02:00."),
-                Context("c#0", "c", 0, "Port 7420 is also used by the console."),
-                Context("a#1", "a", 1, "Same document context.")]
-    made, rejected = make_unanswerable([q], contexts, count=3, seed=0)
-    assert made and all(r.kind == "unanswerable" and r.answer is None for r in made)
-    assert {r.source_doc_ids[0] for r in made} <= {"b"}  # never its own doc, never holding 7420
-    assert all(r.reason for r in rejected)
-    assert count_for_fraction(80, 0.2) == 20
 
 
 def test_schema_rejects_wrong_span_and_answered_unanswerable() -> None:

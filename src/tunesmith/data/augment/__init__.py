@@ -24,8 +24,7 @@ from tunesmith.data.augment.model_paraphrase import model_paraphraser
 from tunesmith.data.augment.paraphrase import paraphrase_records
 from tunesmith.data.augment.swap import swap_answers
 from tunesmith.data.chunk import Context
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 
 __all__ = ["augment_records", "swap_answers"]
 
@@ -73,7 +72,7 @@ def augment_records(
     answers = [r.answer for r in answerable if r.answer]
     low, high = config.remove_range
     distortions = [
-        ("removing 15-30% of context sentences", config.remove_sentences,
+        (f"removing {low:.0%}-{high:.0%} of context sentences", config.remove_sentences,
          lambda r: remove_sentences(r, rng, low, high)),
         ("removing the answer's sentence", config.remove_answer, remove_answer),
         ("inserting contradicting statements", config.contradict,

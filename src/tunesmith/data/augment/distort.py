@@ -4,10 +4,10 @@ seed: "Context Distortion: Random sentence removal (15-30% deletion); Insertion 
 contradictory statements; Cross-document mixing". Each makes a copy of an answerable record
 with a changed context and relabels it by what the change did:
 
-* **removal**: 15-30% of the context's sentences are deleted at random. If the sentence that
-  holds the answer is among them, the copy is ``unanswerable`` (answer null): the question now
-  looks answerable and is not, the hardest kind of negative. Otherwise it stays answerable,
-  with ``answer_start`` recomputed.
+* **removal**: a share of the context's sentences (``remove_range``, by default the seed's
+  15-30%) is deleted at random. If the sentence that holds the answer is among them, the copy
+  is ``unanswerable`` (answer null): the question now looks answerable and is not, the hardest
+  kind of negative. Otherwise it stays answerable, with ``answer_start`` recomputed.
 * **answer removal**: the answer's sentence alone is deleted; the copy is always
   ``unanswerable``. It is the negative users meet most: an on-topic question about the same
   section, whose answer is not in it.

@@ -17,8 +17,7 @@ import re
 from collections.abc import Sequence
 
 from tunesmith.data.nlp import parse
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
 
 # seed's three families: products (and the organisations that make them), places, numbers

@@ -18,8 +18,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
 from tunesmith.utils.text import normalize_answer
 

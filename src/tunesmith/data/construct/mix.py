@@ -25,8 +25,7 @@ from tunesmith.data.chunk import Context
 from tunesmith.data.construct.adversarial import entity_inventory, make_adversarial
 from tunesmith.data.construct.multihop import make_multihop
 from tunesmith.data.construct.negatives import hard_negatives
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 
 if TYPE_CHECKING:
     from tunesmith.config.data_gen import MixConfig

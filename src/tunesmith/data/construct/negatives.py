@@ -17,8 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tunesmith.data.chunk import Context
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
 from tunesmith.utils.text import normalize_answer
 

@@ -24,8 +24,7 @@ from tunesmith.data.generate.prompting import (
     qa_prompt,
     skipped_context,
 )
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 
 if TYPE_CHECKING:
     from tunesmith.config.data_gen import GenerateConfig, HFGenerateConfig

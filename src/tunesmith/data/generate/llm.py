@@ -35,8 +35,7 @@ from tunesmith.data.generate.prompting import (
     qa_prompt,
     skipped_context,
 )
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic

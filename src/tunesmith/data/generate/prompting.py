@@ -18,8 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate.base import span_record
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
 
 SYSTEM = (

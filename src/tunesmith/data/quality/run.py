@@ -23,8 +23,7 @@ from typing import Any
 from tunesmith.config.data_io import PIIConfig
 from tunesmith.config.data_quality import QualityConfig
 from tunesmith.data.quality import dedup, leakage, semantic, spans
-from tunesmith.data.schema import QARecord
-from tunesmith.data.unanswerable import Rejection
+from tunesmith.data.schema import QARecord, Rejection
 
 Progress = Callable[[str], None]
 
