@@ -6,8 +6,8 @@
     layout.base_model()       # the base model the model stage resolved
 
 It lives at the bottom layer (utils) so that data, inference, train, evaluate, guard, plan,
-pipeline and the CLI all resolve the run folder the same way. The folder layout is the one in
-docs/DESIGN.md: one folder per stage, each with its ``manifest.json``.
+pipeline and the CLI all resolve the run folder the same way. The folder layout is the one
+README.md shows ("runs/<name>/"): one folder per stage, each with its ``manifest.json``.
 """
 
 from __future__ import annotations
