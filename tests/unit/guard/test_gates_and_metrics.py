@@ -27,9 +27,6 @@ from tunesmith.metrics.squad_v2 import (
     squad_v2_scores,
 )
 
-SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "data" / "squad_v2_sample"
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="shared SQuAD sample not present")
-
 
 def test_every_gate_has_its_seed_default() -> None:
     expected = {"confidence": 0.75, "min_confidence": 0.75, "perplexity": 150.0,
@@ -126,10 +123,9 @@ def test_best_f1_threshold_agrees_with_the_official_sweep() -> None:
     assert official_t == threshold
 
 
-@needs_sample
-def test_sweep_on_the_real_sample_matches_official_to_1e6() -> None:
-    gold = load_squad_v2_gold(SAMPLE / "dev-sample.json")
-    oracle = SAMPLE / "official-scores"
+def test_sweep_on_the_real_sample_matches_official_to_1e6(squad_sample_dir: Path) -> None:
+    gold = load_squad_v2_gold(squad_sample_dir / "dev-sample.json")
+    oracle = squad_sample_dir / "official-scores"
     preds = json.loads((oracle / "pred-perturbed.json").read_text())
     na = json.loads((oracle / "na-prob-informative.json").read_text())
     expected = json.loads((oracle / "official-perturbed-na-informative.json").read_text())

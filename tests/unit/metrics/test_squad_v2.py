@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +18,6 @@ from tunesmith.metrics.squad_v2 import (
     load_squad_v2_gold,
     normalize_answer,
     squad_v2_scores,
-)
-
-
-def _sample_dir() -> Path | None:
-    env = os.environ.get("TUNESMITH_SHARED_DIR")
-    if env:
-        # Accept either the shared root or the sample folder itself.
-        for candidate in (Path(env) / "data" / "squad_v2_sample", Path(env)):
-            if (candidate / "dev-sample.json").is_file():
-                return candidate
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "pyproject.toml").is_file():
-            candidate = parent.parent / "shared" / "data" / "squad_v2_sample"
-            return candidate if (candidate / "dev-sample.json").is_file() else None
-    return None
-
-
-SAMPLE = _sample_dir()
-needs_sample = pytest.mark.skipif(
-    SAMPLE is None,
-    reason="SQuAD 2.0 dev sample not found (expected <repo>/../shared/data/squad_v2_sample "
-    "or $TUNESMITH_SHARED_DIR)",
 )
 
 # The README table of official-scores/: output, predictions, no-answer probabilities, threshold.
@@ -68,32 +45,29 @@ WHEN_QID = "56ddde6b9a695914005b9629"  # "When were the Normans in Normandy?" (a
 IMPOSSIBLE_QID = "5ad39d53604f3c001a3fe8d1"  # unanswerable; plausible answer "Normans"
 
 
-def _read(name: str) -> Any:
-    assert SAMPLE is not None
-    path = SAMPLE / name if name == "dev-sample.json" else SAMPLE / "official-scores" / name
+def _read(sample: Path, name: str) -> Any:
+    path = sample / name if name == "dev-sample.json" else sample / "official-scores" / name
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def gold() -> list[SquadExample]:
-    assert SAMPLE is not None
-    return load_squad_v2_gold(SAMPLE / "dev-sample.json")
+def gold(squad_sample_dir: Path) -> list[SquadExample]:
+    return load_squad_v2_gold(squad_sample_dir / "dev-sample.json")
 
 
-@needs_sample
 @pytest.mark.parametrize(("official", "pred", "na_prob", "thresh"), OFFICIAL_ROWS)
 def test_matches_official_script(
-    gold: list[SquadExample], official: str, pred: str, na_prob: str | None, thresh: float
+    squad_sample_dir: Path, gold: list[SquadExample], official: str, pred: str,
+    na_prob: str | None, thresh: float
 ) -> None:
-    expected = _read(official)
-    na_probs = _read(na_prob) if na_prob else None
-    got = squad_v2_scores(gold, _read(pred), na_probs, na_prob_thresh=thresh)
+    expected = _read(squad_sample_dir, official)
+    na_probs = _read(squad_sample_dir, na_prob) if na_prob else None
+    got = squad_v2_scores(gold, _read(squad_sample_dir, pred), na_probs, na_prob_thresh=thresh)
     assert set(got) == set(expected)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
 
 
-@needs_sample
 def test_loader_reads_the_sample(gold: list[SquadExample]) -> None:
     assert len(gold) == 626
     assert sum(ex.has_answer for ex in gold) == 293
@@ -102,7 +76,6 @@ def test_loader_reads_the_sample(gold: list[SquadExample]) -> None:
     assert "in the 10th and 11th centuries" in by_id[WHEN_QID].gold_answers
 
 
-@needs_sample
 def test_derived_predictions(gold: list[SquadExample]) -> None:
     exact = {ex.qid: ex.gold_answers[0] if ex.has_answer else "" for ex in gold}
     scores = squad_v2_scores(gold, exact)
@@ -122,7 +95,6 @@ def test_derived_predictions(gold: list[SquadExample]) -> None:
         assert perturbed["exact"] == perturbed["f1"] == 100.0
 
 
-@needs_sample
 def test_dropped_word_by_hand(gold: list[SquadExample]) -> None:
     (when,) = [ex for ex in gold if ex.qid == WHEN_QID]
     # Golds normalise to "10th and 11th centuries" (4 tokens) and "in 10th and 11th centuries"
@@ -133,7 +105,6 @@ def test_dropped_word_by_hand(gold: list[SquadExample]) -> None:
     assert set(scores) == {"exact", "f1", "total", "HasAns_exact", "HasAns_f1", "HasAns_total"}
 
 
-@needs_sample
 def test_answering_an_unanswerable_question_scores_zero(gold: list[SquadExample]) -> None:
     (impossible,) = [ex for ex in gold if ex.qid == IMPOSSIBLE_QID]
     scores = squad_v2_scores([impossible], {IMPOSSIBLE_QID: "Normans"})
