@@ -1,8 +1,10 @@
 """Benchmark: PII detection over real paragraphs, tunesmith's path vs Presidio used plainly.
 
 - plain: ``AnalyzerEngine.analyze`` once per text, the stock recognizers (only the e-mail one
-  swapped for the offline variant, which is needed to run without network at all) and the full
-  spaCy pipeline (parser included);
+  swapped for the offline variant, which is needed to run without network at all) plus the
+  ones tunesmith adds for tickets (``pii_recognizers.ticket_recognizers``: addresses, names,
+  2-series cards, UK NINO, Canadian SIN), so that both find the same things, and the full spaCy
+  pipeline (parser included);
 - tunesmith (``PIIRedactor.find_many``): the same analyzer and recognizers through
   ``BatchAnalyzerEngine`` (spaCy ``nlp.pipe`` batches), the parser disabled (Presidio reads
   entities, tokens and lemmas only), libphonenumber asked only about texts with >= 7 digits.
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from tunesmith.config.data_io import PIIConfig
 from tunesmith.data.quality.pii import PIIRedactor
+from tunesmith.data.quality.pii_recognizers import ticket_recognizers
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad_v2_sample" / \
     "dev-sample.json"
@@ -65,6 +68,9 @@ def plain_analyzer(config: PIIConfig):  # type: ignore[no-untyped-def]
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(OfflineEmail())
+    registry.remove_recognizer("CreditCardRecognizer")  # as tunesmith does: one more pattern
+    for recognizer in ticket_recognizers("en", name_patterns=config.name_patterns):
+        registry.add_recognizer(recognizer)
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
 
 

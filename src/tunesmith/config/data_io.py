@@ -45,10 +45,12 @@ PIIAction = Literal["redact", "synthetic", "keep"]
 # Presidio entity types redacted by default: what identifies a person or an account. Places,
 # dates, organisations and URLs are left alone by default: in documentation they are the
 # facts questions ask about; add them to `entities` for support tickets that need it.
+# STREET_ADDRESS is tunesmith's pattern recognizer (Presidio has none); UK_NINO and CA_SIN are
+# Presidio recognizers its own defaults leave disabled (data/quality/pii_recognizers.py)
 DEFAULT_PII_ENTITIES = [
-    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
-    "US_SSN", "US_BANK_NUMBER", "US_PASSPORT", "US_DRIVER_LICENSE", "US_ITIN", "CRYPTO",
-    "MEDICAL_LICENSE", "UK_NHS",
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "CREDIT_CARD", "IBAN_CODE",
+    "IP_ADDRESS", "US_SSN", "US_BANK_NUMBER", "US_PASSPORT", "US_DRIVER_LICENSE", "US_ITIN",
+    "CRYPTO", "MEDICAL_LICENSE", "UK_NHS", "UK_NINO", "CA_SIN",
 ]
 
 
@@ -70,6 +72,11 @@ class PIIConfig(Section):
         default_factory=dict,
         description="Per-type action overriding 'mode': {PERSON: synthetic, EMAIL_ADDRESS: "
         "redact, LOCATION: keep}. A type named here is detected even if not in 'entities'.",
+    )
+    name_patterns: bool = Field(
+        True, description="Also find names where tickets put them (after a greeting, a "
+        "sign-off, 'this is', a field label such as 'Cardholder:'), with Presidio pattern "
+        "recognizers beside spaCy's NER; false: spaCy's NER alone.",
     )
     placeholder: str = Field("[REDACTED]", description="What 'redact' replaces PII with.")
     score_threshold: float = Field(

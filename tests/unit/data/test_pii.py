@@ -10,6 +10,7 @@ from tunesmith.config import load_config
 from tunesmith.config.data_io import PIIConfig
 from tunesmith.data.ingest import ingest_sources
 from tunesmith.data.quality.pii import PIIError, PIIRedactor, scan_pii, scan_pii_many
+from tunesmith.data.quality.pii_recall import load_labelled
 from tunesmith.data.schema import QARecord
 from tunesmith.data.sources import Document
 
@@ -105,3 +106,60 @@ def test_ingest_redacts_before_generation(tmp_path: Path, redactor: PIIRedactor)
     assert doc.id == "tickets.jsonl#7"
     assert "maria" not in doc.text.lower() and "([REDACTED])" in doc.text
     assert ingested.pii == {"EMAIL_ADDRESS": 1, "PERSON": 1}
+
+
+TICKETS = Path(__file__).resolve().parents[2] / "fixtures" / "pii" / "tickets.jsonl"
+
+
+def _records_after_pii() -> list[QARecord]:
+    """QA records whose answer sits after one or more PII entities in the context: every
+    near miss of the labelled ticket set (an order number, a date ...) that follows an
+    entity, and a few hand-made edge cases."""
+    records = []
+    for item in load_labelled(TICKETS):
+        for n, near in enumerate(item.near_misses):
+            if any(e.end <= near.start for e in item.entities):
+                records.append(QARecord(
+                    id=f"{item.id}-{n}", question=f"What is the {near.label} mentioned?",
+                    contexts=[item.text], answer=near.text, answer_start=near.start))
+    context = ("Maria Garcia (maria.garcia@example.com, +1 415 555 0180) paid with card "
+               "4111 1111 1111 1111. Refund order 100234871 to Maria Garcia by Friday.")
+    for n, answer in enumerate(["100234871", "Friday", "Maria Garcia by Friday",
+                                " (maria.garcia@example.com", "4111 1111 1111 1111. Refund"]):
+        start = context.rindex(answer) if answer != "Maria Garcia by Friday" else \
+            context.index(answer)
+        records.append(QARecord(id=f"edge-{n}", question="What?", contexts=[context],
+                                answer=answer, answer_start=start))
+    records.append(QARecord(id="edge-no-start", question="Which order?", contexts=[context],
+                            answer="order 100234871"))
+    return records
+
+
+@pytest.mark.parametrize("config", [
+    PIIConfig(enabled=True),
+    PIIConfig(enabled=True, placeholder="<PII>"),
+    PIIConfig(enabled=True, mode="synthetic"),
+    PIIConfig(enabled=True, mode="synthetic", per_entity={"EMAIL_ADDRESS": "redact",
+                                                          "CREDIT_CARD": "keep"}),
+], ids=["placeholder", "short-placeholder", "synthetic", "mixed"])
+def test_redaction_never_shifts_an_answer_span(config: PIIConfig) -> None:
+    redactor = PIIRedactor(config)
+    records = _records_after_pii()
+    assert len(records) >= 50
+    shifted = 0
+    for record in records:
+        out, _ = redactor.redact_record(record)
+        assert out.answer is not None
+        context = out.contexts[0]
+        if record.answer_start is None:
+            assert out.answer_start is None and out.answer in context
+            continue
+        assert out.answer_start is not None
+        assert context[out.answer_start:out.answer_start + len(out.answer)] == out.answer
+        # an answer no finding touches comes back unchanged, wherever it moved
+        touched = any(r.start < record.answer_start + len(record.answer)
+                      and record.answer_start < r.end
+                      for r in redactor.redact(record.contexts[0]).replacements)
+        assert touched or out.answer == record.answer, record.id
+        shifted += out.answer_start != record.answer_start
+    assert shifted >= len(records) // 2  # the replacements did change the lengths before it

