@@ -1,8 +1,9 @@
 """What a fine-tuning method means for memory: what it trains, what it stores, what it saves.
 
 The estimator never imports the methods themselves (no torch needed to plan); each registered
-method name maps to one :class:`MethodProfile` here. A method missing from the table is an
-error that lists the ones tunesmith can size.
+method name maps to one :class:`MethodProfile` here, and ``tests/unit/test_registries.py``
+holds the table to the registry. A method missing from the table (``peft``, whose size is the
+size of whichever PEFT tuner it names) is an error that lists the ones tunesmith can size.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ PROFILES: dict[str, MethodProfile] = {
     "freeze": MethodProfile("freeze", note="trains the top layers only"),
     "lora": MethodProfile("adapter"),
     "dora": MethodProfile("adapter", note="+ a magnitude vector per target"),
-    "pissa": MethodProfile("adapter"),
-    "rslora": MethodProfile("adapter"),
     "adalora": MethodProfile("adapter", note="rank starts at init_r"),
     "loha": MethodProfile("adapter", adapter_factor=2.0),
     "lokr": MethodProfile("adapter", adapter_factor=0.5),
