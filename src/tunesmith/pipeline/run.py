@@ -8,6 +8,7 @@ manifest is missing or stale; training resumes from its last checkpoint.
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ class Stage:
     outputs: tuple[str, ...]  # files/folders under runs/<name>/<stage>/ that it writes
     inputs: Callable[[RunConfig, Path], dict[str, str]]
     run: Callable[[RunConfig, Path, Console], dict[str, Any]]
+    # what a stage keeps to resume after an interruption; a forced re-run starts without it
+    resume_state: tuple[str, ...] = ()
 
 
 def _data_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
@@ -294,7 +297,7 @@ STAGES: tuple[Stage, ...] = (
            "splits.json", "report.html"), _data_inputs, _run_data),
     Stage("model", ("model", "seed"), (), _model_inputs, _run_model),
     Stage("train", ("model", "method", "train", "guard", "seed"), ("adapter", "metrics.jsonl"),
-          _train_inputs, _run_train_planned),
+          _train_inputs, _run_train_planned, resume_state=("checkpoints",)),
     Stage("guard", ("model", "eval", "guard", "seed"),
           ("thresholds.json", "calibration.json", "reliability.png"),
           _guard_stage_inputs, _run_guard),
@@ -354,6 +357,9 @@ def run_pipeline(
             outcome[stage.name] = "skipped"
         else:
             console.rule(f"[bold]{stage.name}")
+            if forced and is_main_process():  # the other ranks wait in the stage (a barrier)
+                for name in stage.resume_state:
+                    shutil.rmtree(stage_dir / name, ignore_errors=True)
             stage_dir.mkdir(parents=True, exist_ok=True)
             with Timer() as timer:
                 details = stage.run(config, run_dir, console)

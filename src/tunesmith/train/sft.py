@@ -34,6 +34,7 @@ from transformers import (
     set_seed,
 )
 from transformers.trainer_callback import PrinterCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig
 from trl import SFTTrainer as TrlSFTTrainer
 from trl.trainer.utils import add_fused_lm_head
@@ -67,9 +68,10 @@ from tunesmith.train.packing import (
 )
 from tunesmith.utils.dist import barrier, is_main_process, world_size
 from tunesmith.utils.hashing import sha256_json
-from tunesmith.utils.io import DataFileError, write_json_atomic
+from tunesmith.utils.io import DataFileError, read_json, write_json_atomic
 
 METHOD_FILE = "tunesmith_method.json"  # beside what the method saves: which method loads it
+COUNTERS_FILE = "tunesmith_counters-{rank}.json"  # in each checkpoint: SFTTrainer.counters()
 
 ExtraLoss = Callable[[nn.Module, dict[str, Any], Any], torch.Tensor]
 """``(model, inputs, outputs) -> scalar``: a term added to the training loss (multi-task heads,
@@ -110,6 +112,64 @@ class SFTTrainer(TrlSFTTrainer):
         self.extra_losses = list(extra_losses or [])
         self.supervised_head: bool | None = None  # decided at the first batch
         self.computed_tokens = 0  # tokens the shared-context batches ran (records hold more)
+        self._resumed_counters: dict[str, Any] | None = None
+        self.add_callback(_RestoreCountersCallback(self))
+
+    # -- resuming after a kill -----------------------------------------------------------------
+    # The Trainer restores weights, optimizer, scheduler, RNG and data order from a checkpoint,
+    # but keeps some running sums in memory only: the loss summed since the start (its
+    # train_loss divides that sum by the steps *of this train() call*: a resumed run reported
+    # the mean of its last steps, and 0.0 when it resumed from the final checkpoint), the loss
+    # not yet logged, TRL's token count and ours. Each checkpoint holds them too, and a resumed
+    # run takes them back before its first step: the same sums, added in the same order, as in
+    # a run that was never interrupted.
+
+    def counters(self) -> dict[str, Any]:
+        """The in-memory running sums a checkpoint must hold for an exact resume."""
+        return {"global_step": self.state.global_step,
+                "tr_loss": float(self._tr_loss.item()),
+                "total_loss": float(self._total_loss_scalar),
+                "last_logged_step": int(self._globalstep_last_logged),
+                "total_train_tokens": int(self._total_train_tokens),
+                "computed_tokens": int(self.computed_tokens),
+                "pending_train_metrics": {k: list(v) for k, v in self._metrics["train"].items()}}
+
+    def train(self, resume_from_checkpoint: str | bool | None = None,  # type: ignore[override]
+              **kwargs: Any) -> Any:
+        self._resumed_counters = None
+        if isinstance(resume_from_checkpoint, str):
+            path = Path(resume_from_checkpoint) / COUNTERS_FILE.format(
+                rank=self.args.process_index)
+            self._resumed_counters = read_json(path) if path.is_file() else None
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    def restore_counters(self) -> None:
+        """Take back the checkpoint's running sums (as training begins: after the Trainer has
+        zeroed them, before the first step)."""
+        saved = self._resumed_counters
+        if not saved or saved.get("global_step") != self.state.global_step:
+            return
+        self._tr_loss = torch.tensor(saved["tr_loss"], device=self.args.device)
+        self._total_loss_scalar = float(saved["total_loss"])
+        self._globalstep_last_logged = int(saved["last_logged_step"])
+        self._total_train_tokens = int(saved["total_train_tokens"])
+        self.computed_tokens = int(saved["computed_tokens"])
+        self._metrics["train"].clear()
+        self._metrics["train"].update(saved["pending_train_metrics"])
+
+    def mean_train_loss(self) -> float | None:
+        """The training loss averaged over every step of the run, resumed or not."""
+        steps = self.state.global_step
+        return self._total_loss_scalar / steps if steps else None
+
+    def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        # written before the Trainer's own files: its trainer_state.json comes last and marks a
+        # complete checkpoint (last_complete_checkpoint), so a complete one holds the counters
+        folder = (Path(self._get_output_dir(trial=trial))
+                  / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        write_json_atomic(folder / COUNTERS_FILE.format(rank=self.args.process_index),
+                          self.counters())
+        super()._save_checkpoint(model, trial)
 
     def compute_loss(self, model: nn.Module, inputs: dict[str, Any], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
@@ -186,6 +246,17 @@ class SFTTrainer(TrlSFTTrainer):
         return loss
 
 
+class _RestoreCountersCallback(TrainerCallback):
+    """``on_train_begin`` fires after the Trainer has zeroed its running sums, before a step."""
+
+    def __init__(self, trainer: SFTTrainer):
+        self.trainer = trainer
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState,
+                       control: TrainerControl, **kwargs: Any) -> None:
+        self.trainer.restore_counters()
+
+
 class StepHooksCallback(TrainerCallback):
     """Calls the method's step hooks after each optimizer step, before ``zero_grad``
     (the Trainer's ``on_optimizer_step`` event sits exactly there)."""
@@ -248,16 +319,24 @@ def last_complete_checkpoint(checkpoint_dir: Path, remove_incomplete: bool = Tru
 
     The Trainer writes ``trainer_state.json`` after the weights, optimizer and RNG states, so a
     run killed while saving leaves a newest folder without it: resuming from that one fails.
+    The Trainer writes that file in place, not renamed: one cut short is not valid JSON.
     """
     def step(path: Path) -> int:
         return int(path.name.rsplit("-", 1)[1]) if path.name.rsplit("-", 1)[1].isdigit() else -1
 
     for folder in sorted(checkpoint_dir.glob("checkpoint-*"), key=step, reverse=True):
-        if (folder / "trainer_state.json").is_file():
+        if _saved_step(folder / "trainer_state.json") == step(folder):
             return str(folder)
         if remove_incomplete:
             shutil.rmtree(folder)
     return None
+
+
+def _saved_step(trainer_state: Path) -> int | None:
+    try:
+        return int(json.loads(trainer_state.read_text(encoding="utf-8"))["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read_fingerprint(path: Path) -> str | None:
@@ -384,6 +463,9 @@ def train_sft(
         console.print(f"resuming from {resume}")
     output = trainer.train(resume_from_checkpoint=resume)
     metrics.update(output.metrics)
+    metrics["train_loss"] = trainer.mean_train_loss()  # over every step, resumed or not
+    if trainer.state.log_history and "train_loss" in trainer.state.log_history[-1]:
+        trainer.state.log_history[-1]["train_loss"] = metrics["train_loss"]  # metrics.jsonl
     if schedule.patience_evaluations is not None:
         metrics["early_stopped"] = trainer.state.global_step < trainer.state.max_steps
         metrics["best_eval_loss"] = trainer.state.best_metric

@@ -34,12 +34,15 @@ def test_explicit_settings_win(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_resume_skips_a_half_written_checkpoint(tmp_path) -> None:
     from tunesmith.train.sft import last_complete_checkpoint
 
-    for step, complete in ((5, True), (10, True), (15, False)):
+    # 15: killed before trainer_state.json; 20: killed while the Trainer wrote it (in place)
+    for step, state in ((5, '{"global_step": 5}'), (10, '{"global_step": 10}'), (15, None),
+                        (20, '{"global_step": 2')):
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
         (folder / "model.safetensors").write_text("x")
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
+        if state is not None:
+            (folder / "trainer_state.json").write_text(state)
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
     assert not (tmp_path / "checkpoint-15").exists()
+    assert not (tmp_path / "checkpoint-20").exists()
     assert last_complete_checkpoint(tmp_path / "missing") is None
