@@ -529,7 +529,8 @@ def shared_context_applies(config: RunConfig, hardware: HardwareChoice,
                              "to auto or false")
     if blockers:
         return False, f"shared context off: {blockers[0]}"
-    return True, "shared context on: each context computed once for its records (train.packing)"
+    return True, ("shared context on: each context computed once for its records "
+                  "(train.shared_context)")
 
 
 def _plain_data(train_records: list[QARecord], val_records: list[QARecord],
