@@ -25,6 +25,17 @@ from tunesmith.cli.common import (
     load_run_config,
     out_path,
 )
+from tunesmith.config.data_io import PIIConfig
+from tunesmith.config.guard import GuardConfig
+from tunesmith.data.card import write_card_for_run
+from tunesmith.data.formats import EXPORTERS
+from tunesmith.data.formats.base import import_dataset
+from tunesmith.data.review import ReviewError, export_round, import_round, load_rounds, review_rates
+from tunesmith.data.schema import read_records, unique_ids, write_records
+from tunesmith.data.size import size_report
+from tunesmith.data.stats import measure_built_lengths
+from tunesmith.data.version import version_data
+from tunesmith.utils.io import DataFileError
 from tunesmith.utils.layout import RunLayout
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="File to write.")]
@@ -61,16 +72,13 @@ def data_import(
     """Import a public QA dataset (SQuAD 2.0, Natural Questions simplified, HotpotQA) into
     tunesmith QA records (JSONL). Entries that cannot be imported are skipped and listed; a
     file with none that can exits 1."""
-    from tunesmith.data.formats.base import import_dataset
-    from tunesmith.data.schema import write_records
-
     def run() -> dict[str, Any]:
         target = out_path(out)
         result = import_dataset(fmt, src)
         records = result.records
         redactions: Counter[str] = Counter()
         if pii:
-            from tunesmith.config.data_io import PIIConfig
+            # deferred: importing it loads presidio_analyzer, spacy, torch
             from tunesmith.data.quality.pii import PIIRedactor
 
             settings = (load_run_config(config, None).data.pii if config else PIIConfig())
@@ -104,9 +112,6 @@ def data_import(
 
 def _read_input(src: Path, strict: bool) -> tuple[list[Any], list[Any]]:
     """QA records from ``src`` and the bad lines skipped (none: ``--strict`` raises)."""
-    from tunesmith.data.schema import read_records
-    from tunesmith.utils.io import DataFileError
-
     skipped: list[Any] | None = None if strict else []
     try:
         records = read_records(src.expanduser(), skipped)
@@ -128,11 +133,6 @@ def data_export(
     """Export QA records to SQuAD 2.0 JSON or a training format (prompt/completion JSONL,
     chat messages, Alpaca, ShareGPT). Bad lines are skipped and listed; a repeated id is
     renamed (id-2, ...) with a note."""
-    from tunesmith.config.guard import GuardConfig
-    from tunesmith.data.formats import EXPORTERS
-    from tunesmith.data.schema import unique_ids
-    from tunesmith.utils.io import DataFileError
-
     def run() -> dict[str, Any]:
         exporter = EXPORTERS.get(fmt)
         target = out_path(out)
@@ -168,8 +168,6 @@ def data_size(
 ) -> None:
     """Place the dataset in the seed's tiers (proof of concept, MVP, enterprise) and estimate
     the annotation cost."""
-    from tunesmith.data.size import size_report
-
     skipped: list[Any] | None = None if strict else []
     report = guarded(lambda: size_report(target, set_, skipped))
     report["skipped"] = [s.to_dict() for s in skipped or []]
@@ -199,8 +197,6 @@ def data_size(
 @data_app.command("card")
 def data_card(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """(Re)write runs/<name>/data/README.md, the data card, from a built run."""
-    from tunesmith.data.card import write_card_for_run
-
     cfg = load_run_config(config, set_)
     path = guarded(lambda: write_card_for_run(cfg))
     if as_json:
@@ -219,8 +215,6 @@ def data_version(
 ) -> None:
     """Version the built data with DVC: init if needed, add, commit the .dvc file, push to the
     remote (a local folder by default; S3/GCS by data.version.remote)."""
-    from tunesmith.data.version import version_data
-
     cfg = load_run_config(config, set_)
     progress = err_console if as_json else console
     result = guarded(lambda: version_data(cfg, message=message, console=progress))
@@ -272,8 +266,6 @@ def review_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the records a round reviews (those no earlier round rejected) for reviewers."""
-    from tunesmith.data.review import ReviewError, export_round
-
     cfg = load_run_config(config, set_)
     skipped: list[Any] | None = None if strict else []
 
@@ -307,8 +299,6 @@ def review_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Save reviewers' decisions for a round; the next `data build` applies them."""
-    from tunesmith.data.review import import_round
-
     cfg = load_run_config(config, set_)
     saved, rates = guarded(lambda: import_round(
         cfg.resolve(cfg.data.review.dir), list(cfg.data.review.expected), round_name,
@@ -324,8 +314,6 @@ def review_import(
 @review_app.command("stats")
 def review_stats(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Rejection rate of every saved round against the seed's expected range."""
-    from tunesmith.data.review import load_rounds, review_rates
-
     cfg = load_run_config(config, set_)
     rounds = list(cfg.data.review.expected)
     rates = guarded(lambda: review_rates(load_rounds(cfg.resolve(cfg.data.review.dir), rounds),
@@ -343,8 +331,6 @@ def data_stats(config: ConfigArg, set_: SetOpt = None, strict: StrictOpt = False
                as_json: JsonOpt = False) -> None:
     """Token lengths of the built data against the seed's ranges, re-measured with the model's
     tokenizer where it can be loaded (the built-in model's, once its stage has run)."""
-    from tunesmith.data.stats import measure_built_lengths
-
     cfg = load_run_config(config, set_)
     skipped: list[Any] | None = None if strict else []
     report = guarded(lambda: measure_built_lengths(cfg, skipped))

@@ -19,6 +19,7 @@ from tunesmith.cli.common import (
     guarded,
     load_run_config,
 )
+from tunesmith.pipeline import run_pipeline
 from tunesmith.utils.layout import RunLayout
 
 _COLUMNS = (("questions", "n", "{:.0f}"), ("exact", "EM", "{:.1f}"), ("f1", "F1", "{:.1f}"),
@@ -36,8 +37,8 @@ def decide(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> 
     MiniLM) baselines with the base model on the validation split, weigh the seed's criteria
     (performance gap, data, non-public knowledge, format, latency) and the cost-benefit, and
     recommend: prompt, RAG, fine-tune or RAG + fine-tune. Writes runs/<name>/decide/."""
+    # deferred: importing these loads safetensors, torch, transformers, matplotlib
     from tunesmith.decide import run_decide
-    from tunesmith.pipeline import run_pipeline
     from tunesmith.report import write_report
 
     cfg = load_run_config(config, set_)

@@ -21,6 +21,9 @@ from tunesmith.cli.common import (
     load_run_config,
 )
 from tunesmith.errors import TunesmithError
+from tunesmith.guard import Guard, validate_output
+from tunesmith.pipeline import run_pipeline
+from tunesmith.utils.io import read_json
 from tunesmith.utils.layout import RunLayout
 
 
@@ -39,8 +42,6 @@ def answer(
 ) -> None:
     """One guarded answer as JSON (answer, confidence_score, rejection_flag, the gates and
     their values), validated against the published schema (docs/guard.md)."""
-    from tunesmith.guard import Guard, validate_output
-
     cfg = load_run_config(config, set_)
 
     def body() -> dict[str, Any]:
@@ -74,9 +75,6 @@ def calibrate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
               as_json: JsonOpt = False) -> None:
     """Choose each gate's threshold on the validation split (building and training first if
     needed); writes runs/<name>/guard/thresholds.json and shows seed defaults against them."""
-    from tunesmith.pipeline import run_pipeline
-    from tunesmith.utils.io import read_json
-
     cfg = load_run_config(config, set_)
     progress = err_console if as_json else console
     guarded(lambda: run_pipeline(cfg, until="guard", force=force, console=progress))

@@ -27,6 +27,11 @@ from tunesmith.cli.common import (
     guarded,
     load_run_config,
 )
+from tunesmith.models.availability import check_base_model
+from tunesmith.models.builtin import gguf_source
+from tunesmith.pipeline import run_pipeline
+from tunesmith.pipeline.distributed import Launch, train_distributed
+from tunesmith.utils.io import write_text_atomic
 from tunesmith.utils.layout import RunLayout
 
 
@@ -51,8 +56,6 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter tunesmith.yaml."""
-    from tunesmith.utils.io import write_text_atomic
-
     target = directory / "tunesmith.yaml"
     if target.exists() and not force:
         err_console.print(f"error: {target} exists; pass --force to overwrite")
@@ -66,9 +69,6 @@ def init(
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Check a config; a misspelt key gets the nearest valid one (exit code 2 if invalid)."""
-    from tunesmith.models.availability import check_base_model
-    from tunesmith.models.builtin import gguf_source
-
     cfg = load_run_config(config, set_)
     guarded(lambda: gguf_source(cfg.model.name))  # a .gguf file exists, a built-in's package too
     guarded(lambda: check_base_model(cfg.model))  # a folder or Hub name there, offline too
@@ -81,8 +81,6 @@ def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -
 
 def _run_until(config: Path, set_: list[str] | None, until: str, force: bool,
                as_json: bool) -> None:
-    from tunesmith.pipeline import run_pipeline
-
     cfg = load_run_config(config, set_)
     # with --json, stdout carries only the JSON; progress goes to stderr
     progress = err_console if as_json else console
@@ -122,7 +120,6 @@ def train(
     if nproc is None:
         _run_until(config, set_, "train", force, as_json)
         return
-    from tunesmith.pipeline.distributed import Launch, train_distributed
 
     cfg = load_run_config(config, set_)
     progress = err_console if as_json else console
@@ -143,7 +140,7 @@ def evaluate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
 @app.command()
 def report(config: ConfigArg, set_: SetOpt = None) -> None:
     """Write runs/<name>/report.html from what the run folder holds."""
-    from tunesmith.report import write_report
+    from tunesmith.report import write_report  # deferred: imports matplotlib
 
     cfg = load_run_config(config, set_)
     console.print(f"report: {guarded(lambda: write_report(cfg.run_dir))}")

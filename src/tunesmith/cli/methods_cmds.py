@@ -19,6 +19,7 @@ from tunesmith.cli.common import (
     err_console,
     guarded,
 )
+from tunesmith.utils.io import write_text_atomic
 
 
 @app.command()
@@ -60,6 +61,7 @@ def compare(
     With --forgetting: each forgetting mitigation against none, and an adapter against full
     fine-tuning, each also probed for general ability (docs/forgetting.md).
     """
+    # deferred: importing it loads torch, transformers
     from tunesmith.compare import compare_methods, resolve_methods
 
     if forgetting:  # the isolation contrasts; compare.forgetting picks them when none is given
@@ -86,7 +88,6 @@ def compare(
         if str(json_out) == "-":
             print(text)
             return
-        from tunesmith.utils.io import write_text_atomic
 
         write_text_atomic(json_out, text + "\n")
     stem = "forgetting" if forgetting else "comparison"
@@ -101,7 +102,7 @@ def list_methods(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
     """List every registered fine-tuning method: family, mergeable, paper."""
     from rich.table import Table
 
-    from tunesmith.methods import METHODS
+    from tunesmith.methods import METHODS  # deferred: imports torch
 
     info = [{"name": n, "family": METHODS.get(n).family, "mergeable": METHODS.get(n).mergeable,
              "paper": METHODS.get(n).paper} for n in METHODS.names()]

@@ -19,13 +19,15 @@ from tunesmith.cli.common import (
     guarded,
     load_run_config,
 )
+from tunesmith.pipeline import run_pipeline
+from tunesmith.plan.lr_finder import run_lr_find
+from tunesmith.plan.planner import plan_for_config
+from tunesmith.plan.report import EstimateRequest, print_estimate, run_estimate
 from tunesmith.utils.layout import RunLayout
 
 
 def _ensure_data(config: Any, as_json: bool) -> None:
     """The plan needs the training split: build it if it is missing or stale."""
-    from tunesmith.pipeline import run_pipeline
-
     run_pipeline(config, until="data", console=err_console if as_json else console, report=False)
 
 
@@ -33,8 +35,6 @@ def _ensure_data(config: Any, as_json: bool) -> None:
 def plan(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Hyperparameters from the data size and the hardware, each with the rule behind it
     (writes runs/<name>/plan/plan.json; `tunesmith train` fills 'auto' values from it)."""
-    from tunesmith.plan.planner import plan_for_config
-
     cfg = load_run_config(config, set_)
 
     def body() -> dict[str, Any]:
@@ -131,8 +131,6 @@ def estimate(
     """Memory (broken down), time from FLOPs, storage and cloud cost for a model x method x
     precision x batch x sequence x checkpointing x ZeRO x GPUs; what fits; the seed's formula
     beside tunesmith's. `--hardware rtx4090`: the largest model each method trains on it."""
-    from tunesmith.plan.report import EstimateRequest, run_estimate
-
     cfg = load_run_config(config, set_) if config else None
     request = EstimateRequest(
         model=model, method=method, precision=precision, seq_len=seq_len,
@@ -147,8 +145,6 @@ def estimate(
     if as_json:
         print(json.dumps(result, indent=2, default=str))
     else:
-        from tunesmith.plan.report import print_estimate
-
         print_estimate(result, console)
 
 
@@ -157,8 +153,6 @@ def estimate(
 
 def _base_model(cfg: Any, as_json: bool) -> str:
     """Build the data and the base model if they are not up to date; the base model's path."""
-    from tunesmith.pipeline import run_pipeline
-
     run_pipeline(cfg, until="model", console=err_console if as_json else console, report=False)
     return RunLayout.of(cfg).base_model()
 
@@ -168,8 +162,6 @@ def lr_find(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) ->
     """Learning-rate range test (Smith 2017): raise the rate exponentially from plan.lr_find.
     start_lr until the loss diverges; suggest half the divergence point (the seed's rule) and
     show the steepest-descent point. Writes plan/lr_find.{json,png}; the plan then uses it."""
-    from tunesmith.plan.lr_finder import run_lr_find
-
     cfg = load_run_config(config, set_)
     out = err_console if as_json else console
     result = guarded(lambda: run_lr_find(cfg, _base_model(cfg, as_json), out))
@@ -205,7 +197,7 @@ def search(
     """Optuna TPE search over plan.search.space with pruning on each epoch's validation loss.
     Stored in runs/<name>/plan/search.db: killed and restarted, it resumes where it stopped.
     Writes the best configuration as YAML (plan/best.yaml) and parameter importances."""
-    from tunesmith.plan.search import run_search
+    from tunesmith.plan.search import run_search  # deferred: imports optuna
 
     cfg = load_run_config(config, set_)
     out = err_console if as_json else console

@@ -37,6 +37,7 @@ def serve(
 ) -> None:
     """An OpenAI-compatible server (POST /v1/chat/completions, GET /v1/models, GET /health)
     answering through the guard; see docs/serve.md."""
+    # deferred: importing it loads fastapi, safetensors, starlette
     from tunesmith.serve import GuardService, api_key_from_env, bind, run_server
 
     cfg = load_run_config(config, set_)
@@ -75,7 +76,7 @@ def export(
 ) -> None:
     """Merge the adapter into the base and write it out: --format merged (save_pretrained and
     a model card) or --format gguf (llama.cpp's format, tokenizer included); docs/export.md."""
-    from tunesmith.export import export_model
+    from tunesmith.export import export_model  # deferred: imports matplotlib, safetensors, torch
 
     cfg = load_run_config(config, set_)
     progress = err_console if as_json else console

@@ -22,6 +22,7 @@ def ui(
 ) -> None:
     """Web pages: review a round's Q&A records (accept, reject, edit; keyboard shortcuts),
     browse runs (metrics, plots, report, compare) and ask a guarded question; see docs/ui.md."""
+    # deferred: importing these loads fastapi, matplotlib, starlette
     from tunesmith.ui import create_app
     from tunesmith.ui.server import bind, serve
 

@@ -58,6 +58,7 @@ def forgetting_variants(method: str, isolation: list[str] | None = None) -> list
 
 def probe_scores(predictor: Any, config: Any, out_dir: Path) -> dict[str, Any]:
     """Run the probe on a compared model; its replies go to ``out_dir/forgetting.json``."""
+    # deferred: importing these loads safetensors, torch, transformers
     from tunesmith.forgetting import model_summary, probe_description, probe_model, probe_sets
     from tunesmith.forgetting.probe import merged_items
 
@@ -71,6 +72,7 @@ def probe_scores(predictor: Any, config: Any, out_dir: Path) -> dict[str, Any]:
 
 def forgetting_meta(config: Any, max_steps: int) -> dict[str, Any]:
     """The shared budget and the probe's size, in words, for the table's header."""
+    # deferred: importing it loads safetensors, torch, transformers
     from tunesmith.forgetting import probe_description
 
     p = probe_description(config)

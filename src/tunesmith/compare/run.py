@@ -31,6 +31,8 @@ from tunesmith.compare.report import write_outputs
 from tunesmith.compare.worker import BASE
 from tunesmith.config import load_config
 from tunesmith.errors import TunesmithError
+from tunesmith.methods import METHODS
+from tunesmith.pipeline.run import run_pipeline
 from tunesmith.train.callbacks import make_progress
 from tunesmith.utils.hashing import sha256_json, sha256_tree
 from tunesmith.utils.io import write_json_atomic
@@ -50,8 +52,6 @@ class Comparison:
 
 def resolve_methods(spec: str) -> list[str]:
     """``all`` or a comma-separated list of registered names (unknown names are an error)."""
-    from tunesmith.methods import METHODS
-
     if spec.strip() == "all":
         return METHODS.names()
     names = [n.strip() for n in spec.split(",") if n.strip()]
@@ -85,8 +85,6 @@ def compare_methods(
     (default: full fine-tuning) as isolation contrasts, each probed for forgetting too
     (``compare.forgetting``); writes forgetting.{json,md,png} instead of comparison.*.
     """
-    from tunesmith.pipeline.run import run_pipeline
-
     console = console or Console(stderr=True)
     overrides = list(overrides or [])
     config = load_config(config_path, overrides)

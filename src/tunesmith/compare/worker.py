@@ -21,6 +21,10 @@ from typing import Any
 
 import torch
 
+from tunesmith.compare.forgetting import probe_scores
+from tunesmith.config import MethodConfig, load_config
+from tunesmith.methods import METHODS
+from tunesmith.pipeline.run import _quiet_libraries
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -57,8 +61,6 @@ def comparable_method(configured: Any, name: str) -> Any:
     the configured keys it also takes (rank, alpha, target modules ...), where valid for it."""
     from pydantic import ValidationError
 
-    from tunesmith.config import MethodConfig
-    from tunesmith.methods import METHODS
 
     if name == configured.name:
         return configured
@@ -76,6 +78,7 @@ def comparable_method(configured: Any, name: str) -> Any:
 
 def run_base(config: Any, base_model: str, data_dir: Path, out_dir: Path,
              probe: bool = False) -> dict[str, Any]:
+    # deferred: importing these loads safetensors, transformers, datasets, trl
     from tunesmith.inference import load_predictor
     from tunesmith.train.sft import count_parameters
 
@@ -85,7 +88,6 @@ def run_base(config: Any, base_model: str, data_dir: Path, out_dir: Path,
                            "total_params": total, "trainable_percent": 0.0}
     row.update(score_model(predictor, config, data_dir, out_dir))
     if probe:  # compare --forgetting: the base's general ability, what the others are held to
-        from tunesmith.compare.forgetting import probe_scores
 
         row.update(probe_scores(predictor, config, out_dir))
     return row
@@ -95,9 +97,9 @@ def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path,
                probe: bool = False) -> dict[str, Any]:
     from rich.console import Console
 
+    # deferred: importing these loads safetensors, transformers, datasets, trl
     from tunesmith.forgetting import build_mitigations
     from tunesmith.inference import load_predictor
-    from tunesmith.methods import METHODS
     from tunesmith.train.sft import train_sft
 
     name = config.method.name
@@ -125,8 +127,6 @@ def run_method(config: Any, base_model: str, data_dir: Path, out_dir: Path,
                            weights=result.adapter_dir)
     row.update(score_model(tuned, config, data_dir, out_dir))
     if probe:
-        from tunesmith.compare.forgetting import probe_scores
-
         row.update(probe_scores(tuned, config, out_dir))
     row["seconds"] = time.perf_counter() - start
     return row
@@ -146,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="Also run the forgetting probe on the model.")
     args = parser.parse_args(argv)
 
-    from tunesmith.config import load_config
-    from tunesmith.pipeline.run import _quiet_libraries
 
     _quiet_libraries()
     out_dir: Path = args.out_dir

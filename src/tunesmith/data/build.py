@@ -15,6 +15,7 @@ from typing import Any
 
 from tunesmith.config import RunConfig
 from tunesmith.data.augment import augment_records
+from tunesmith.data.card import write_data_card
 from tunesmith.data.chunk import Context, chunk_documents
 from tunesmith.data.construct import construct_mix
 from tunesmith.data.generate import generate_questions, make_generator
@@ -222,8 +223,7 @@ def require_training_records(built: BuiltDataset, out_dir: Path) -> None:
 
 def _write_card_and_report(built: BuiltDataset, out_dir: Path, config: RunConfig,
                            stats: dict[str, Any], lengths: dict[str, list[int]]) -> None:
-    from tunesmith.data.card import write_data_card
-    from tunesmith.data.report import write_data_report
+    from tunesmith.data.report import write_data_report  # deferred: imports matplotlib
 
     # every scored record, kept or dropped later, so the threshold's cut shows
     by_kind: dict[str, list[float]] = {}

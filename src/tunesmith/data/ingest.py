@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from tunesmith.config import RunConfig
-from tunesmith.data.quality.pii import PIIRedactor
 from tunesmith.data.schema import QARecord
 from tunesmith.data.sources.base import Document, ReadOptions, Skip, SourceError
 from tunesmith.data.sources.ingest import read_path
@@ -51,6 +50,9 @@ def ingest_sources(config: RunConfig) -> Ingested:
         raise SourceError(f"no document could be read from data.sources "
                           f"({len(ingested.skipped)} skipped: {reasons})")
     if config.data.pii.enabled and ingested.documents:
+        # deferred: importing it loads presidio_analyzer, spacy, torch
+        from tunesmith.data.quality.pii import PIIRedactor
+
         redacted, counts = PIIRedactor(config.data.pii).redact_documents(ingested.documents)
         ingested.documents = redacted
         ingested.pii = dict(sorted(counts.items()))

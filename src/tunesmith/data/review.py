@@ -20,8 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tunesmith.data.schema import QARecord, Rejection
+from tunesmith.data.schema import QARecord, Rejection, read_records
 from tunesmith.data.sources.base import Skip
+from tunesmith.data.split import SPLITS
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import atomic_open, enumerate_jsonl, write_json_atomic, write_jsonl_atomic
 
@@ -316,9 +317,6 @@ def built_records(data_dir: Path, split: str = "all", skipped: list[Skip] | None
                   ) -> list[QARecord]:
     """The records of the last build: one split, or ``all`` of them. ``skipped``: as for
     :func:`read_records` (None: a bad line raises; a list: bad lines go to it)."""
-    from tunesmith.data.schema import read_records
-    from tunesmith.data.split import SPLITS
-
     names = SPLITS if split == "all" else (split,)
     missing = [n for n in names if not (data_dir / f"{n}.jsonl").is_file()]
     if missing:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunesmith.config import load_config
 from tunesmith.config.data_io import SizeConfig
 from tunesmith.data.schema import read_records
 from tunesmith.data.sources.base import Skip
@@ -77,8 +78,6 @@ def size_report(target: Path, overrides: list[str] | None = None,
     if not target.exists():
         raise TunesmithError(f"{target}: no such file")
     if target.suffix.lower() in (".yaml", ".yml"):
-        from tunesmith.config import load_config
-
         config = load_config(target, overrides or [])
         data_dir = RunLayout.of(config).data_dir
         splits = {name: data_dir / f"{name}.jsonl" for name in ("train", "val", "test")}

@@ -44,10 +44,12 @@ from typing import Any
 from tunesmith.config import RunConfig
 from tunesmith.config.data_quality import BalanceConfig
 from tunesmith.data.chunk import split_sentences
-from tunesmith.data.schema import Difficulty, QARecord, Rejection
+from tunesmith.data.schema import Difficulty, QARecord, Rejection, read_records
 from tunesmith.data.sources.base import Skip
+from tunesmith.data.split import SPLITS
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_bytes
+from tunesmith.utils.io import write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
 CLASSES = ("answerable", "unanswerable", "ambiguous")
@@ -378,10 +380,6 @@ def measure_built_lengths(config: RunConfig, skipped: list[Skip] | None = None
     """Re-measure the built splits' token lengths (now with the model's tokenizer if it can be
     loaded) into ``data/lengths.json`` (``stats.json`` is the data stage's output and stays
     as built). ``skipped``: as for :func:`read_records` (None: a bad line raises)."""
-    from tunesmith.data.schema import read_records
-    from tunesmith.data.split import SPLITS
-    from tunesmith.utils.io import write_json_atomic
-
     data_dir = RunLayout.of(config).data_dir
     if not (data_dir / "stats.json").is_file():
         raise TunesmithError(f"{data_dir}: no built data; run `tunesmith data build` first")

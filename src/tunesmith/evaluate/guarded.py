@@ -25,9 +25,12 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith.config import RunConfig
+from tunesmith.data.formats.squad import import_squad
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
-from tunesmith.guard.gates import Signals
+from tunesmith.guard.calibrate import default_gates, gated_predictions
+from tunesmith.guard.gates import GATES, Signals
+from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
 from tunesmith.inference import load_predictor
 from tunesmith.metrics.abstention import abstention_scores, coverage_risk
 from tunesmith.metrics.squad_v2 import (
@@ -52,8 +55,6 @@ def load_eval_records(config: RunConfig, run: RunLayout | Path) -> tuple[list[QA
         if not path.exists():
             raise TunesmithError(f"eval.dataset: {path} does not exist")
         if path.suffix == ".json":
-            from tunesmith.data.formats.squad import import_squad
-
             result = import_squad(path)
             records = result.records
         else:
@@ -101,8 +102,6 @@ def guarded_scores(
     thresholds: dict[str, float],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Every metric of one model from its signals; also the guarded predictions."""
-    from tunesmith.guard.calibrate import gated_predictions
-
     ids = [ex.qid for ex in examples]
     guarded = gated_predictions(ids, signals, gates, thresholds, config.guard)
     metrics: dict[str, Any] = dict(squad_v2_scores(examples, guarded))
@@ -160,8 +159,6 @@ def gate_auroc(examples: Sequence[SquadExample], signals: Sequence[Signals],
     """Per gate: how well its abstain score alone ranks the unanswerable questions above the
     answerable ones (AUROC, positive = should abstain), over the questions it has a signal for;
     None where it has none, or they are all of one kind."""
-    from tunesmith.guard.gates import GATES
-
     rows = []
     for name in gates:
         gate = GATES.get(name)
@@ -176,8 +173,6 @@ def gate_auroc(examples: Sequence[SquadExample], signals: Sequence[Signals],
 def ablation(config: RunConfig, examples: Sequence[SquadExample], signals: Sequence[Signals],
              gates: Sequence[str], thresholds: dict[str, float]) -> list[dict[str, Any]]:
     """F1 and abstention with every gate, without each one, with each one alone, with none."""
-    from tunesmith.guard.calibrate import gated_predictions
-
     ids = [ex.qid for ex in examples]
 
     def row(name: str, active: Sequence[str]) -> dict[str, Any]:
@@ -197,9 +192,7 @@ def ablation(config: RunConfig, examples: Sequence[SquadExample], signals: Seque
 def evaluate_guarded(config: RunConfig, run_dir: Path,
                      console: Console | None = None) -> dict[str, dict[str, Any]]:
     """Score each model of ``eval.compare`` through the guard; writes eval/metrics.json."""
-    from tunesmith.guard.calibrate import default_gates
-    from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
-    from tunesmith.guard.stages import load_thresholds
+    from tunesmith.guard.stages import load_thresholds  # deferred: imports matplotlib
 
     layout = RunLayout(run_dir)
     records, source = load_eval_records(config, layout)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tunesmith.config import RunConfig
+from tunesmith.config import RunConfig, load_config
+from tunesmith.guard.calibrate import default_gates
 from tunesmith.guard.decide import (
     GateResult,
     GuardedAnswer,
@@ -30,7 +31,7 @@ class Guard:
     """The tuned model of a run behind its gates, with the thresholds calibration chose."""
 
     def __init__(self, config: RunConfig, run_dir: Path | None = None, label: str = "tuned"):
-        from tunesmith.guard.calibrate import default_gates
+        # deferred: importing these loads safetensors, torch, transformers, matplotlib
         from tunesmith.guard.signals import SimilarityModel, load_rejection_head
         from tunesmith.guard.stages import load_thresholds
         from tunesmith.inference import load_predictor
@@ -61,8 +62,6 @@ class Guard:
     @classmethod
     def from_config(cls, path: str | Path, overrides: list[str] | None = None,
                     label: str = "tuned") -> Guard:
-        from tunesmith.config import load_config
-
         return cls(load_config(Path(path), overrides or []), label=label)
 
     def answer(self, question: str, context: str, console: Any = None) -> GuardedAnswer:
@@ -73,6 +72,7 @@ class Guard:
                     max_new_tokens: int | None = None) -> list[GuardedAnswer]:
         """Guarded answers; a gate's threshold is the calibrated one, else the seed's. A causal
         LM generates at most ``max_new_tokens`` (default ``eval.max_new_tokens``)."""
+        # deferred: importing it loads safetensors, torch, transformers
         from tunesmith.guard.signals import compute_signals
 
         signals = compute_signals(self.config, self.predictor, questions, contexts,

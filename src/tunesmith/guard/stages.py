@@ -16,6 +16,7 @@ from rich.console import Console
 from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
+from tunesmith.guard.calibrate import calibrate, default_gates
 from tunesmith.metrics.squad_v2 import SquadExample
 from tunesmith.report.plots import reliability_png
 from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
@@ -43,7 +44,7 @@ def _models_to_score(config: RunConfig) -> list[str]:
 
 def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
     """Choose thresholds on validation for every model scored later; write guard/*.json."""
-    from tunesmith.guard.calibrate import calibrate, default_gates
+    # deferred: importing these loads safetensors, torch, transformers
     from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
     from tunesmith.inference import load_predictor
 

@@ -20,6 +20,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.models.availability import check_base_model, hub_offline, looks_like_path
 from tunesmith.models.chat import ensure_chat_template
 from tunesmith.models.gguf import resolve_gguf_model
+from tunesmith.models.tiny import build_tiny_model, default_cache_root
 
 
 class ModelLoadError(TunesmithError):
@@ -118,7 +119,6 @@ def resolve_base_model(model_cfg: ModelConfig, texts: Sequence[str], seed: int) 
         if converted is None:
             check_base_model(model_cfg)  # a missing model fails here, not at the train stage
         return model_cfg.name if converted is None else str(converted)
-    from tunesmith.models.tiny import build_tiny_model, default_cache_root
 
     path = build_tiny_model(
         texts, model_cfg.tiny, seed=seed, cache_root=default_cache_root(model_cfg)

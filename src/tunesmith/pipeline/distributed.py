@@ -29,6 +29,12 @@ from rich.console import Console
 
 from tunesmith.config import RunConfig, load_config
 from tunesmith.errors import TunesmithError
+from tunesmith.pipeline.run import run_pipeline
+from tunesmith.plan.advise import multi_gpu_strategies
+from tunesmith.plan.catalog import GPU
+from tunesmith.plan.emit import write_launch_files
+from tunesmith.plan.planner import detect_hardware, setup_for, shape_for
+from tunesmith.utils.dist import init_process_group, is_main_process
 from tunesmith.utils.layout import RunLayout
 
 # plan.distributed -> the planner's strategy label (tunesmith.plan.advise.STRATEGIES)
@@ -78,9 +84,6 @@ def choose_strategy(config: RunConfig, world: int) -> tuple[str, str]:
         return label, f"plan.distributed: {chosen}"
     if not torch.cuda.is_available():
         return "DDP", "DDP over gloo: a CPU has no GPU memory to save by sharding"
-    from tunesmith.plan.advise import multi_gpu_strategies
-    from tunesmith.plan.catalog import GPU
-    from tunesmith.plan.planner import detect_hardware, setup_for, shape_for
 
     hw = detect_hardware(config)
     card = GPU(key="local", label=hw.label, memory_gib=hw.memory_gib, tflops_bf16=1.0,
@@ -96,9 +99,6 @@ def choose_strategy(config: RunConfig, world: int) -> tuple[str, str]:
 
 def launch_files(config: RunConfig, label: str, world: int, out_dir: Path) -> Path:
     """The planner's accelerate (and DeepSpeed) config for ``label`` on ``world`` GPUs."""
-    from tunesmith.plan.emit import write_launch_files
-    from tunesmith.plan.planner import detect_hardware, setup_for
-
     stage = {"ZeRO-2": 2, "ZeRO-3": 3, "FSDP": 3, "ZeRO-3 + offload": 3}[label]
     offload = label.endswith("offload")
     setup = replace(setup_for(config, detect_hardware(config)), gpus=world, zero_stage=stage,
@@ -139,8 +139,6 @@ def launch_command(launch: Launch, label: str, worker: list[str],
 def train_distributed(config: RunConfig, config_path: Path, overrides: list[str], force: bool,
                       launch: Launch, console: Console) -> dict[str, str]:
     """Build the data and the model here, then train in ``launch``'s processes."""
-    from tunesmith.pipeline.run import run_pipeline
-
     outcome = run_pipeline(config, until="model", force=force, console=console, report=False)
     label, why = choose_strategy(config, launch.world_size)
     accelerate_file = None
@@ -164,9 +162,6 @@ def train_distributed(config: RunConfig, config_path: Path, overrides: list[str]
 
 def _worker(argv: list[str] | None = None) -> int:
     """One rank: join the group, run the train stage (the data and model are up to date)."""
-    from tunesmith.pipeline.run import run_pipeline
-    from tunesmith.utils.dist import init_process_group, is_main_process
-
     parser = argparse.ArgumentParser(prog=f"python -m {WORKER}")
     parser.add_argument("config", type=Path)
     parser.add_argument("--set", dest="overrides", action="append", default=[])

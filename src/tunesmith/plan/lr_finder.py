@@ -15,7 +15,9 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith.config import RunConfig
+from tunesmith.data.schema import read_records
 from tunesmith.errors import TunesmithError
+from tunesmith.plan.schedules import SCHEDULES, curve
 from tunesmith.utils.io import atomic_open, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -102,7 +104,6 @@ def plot(result: LrFindResult, path: Path, peak_steps: int = 200) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tunesmith.plan.schedules import SCHEDULES, curve
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     ax.plot(result.lrs[: len(result.smoothed)], result.smoothed, label="smoothed loss")
@@ -137,7 +138,7 @@ def run_lr_find(config: RunConfig, base_model: str, console: Console | None = No
     """The range test on the run's training split, the model prepared by its method."""
     from rich.progress import Progress
 
-    from tunesmith.data.schema import read_records
+    # deferred: importing these loads torch, transformers
     from tunesmith.models.loading import load_causal_lm, load_tokenizer
     from tunesmith.plan.steps import Stepper, batches, prepare_model, tokenize_records
 

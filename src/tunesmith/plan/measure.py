@@ -70,7 +70,7 @@ def _gemm_flops(seconds: float = 1.0) -> float:
     times use (tunesmith.plan.cpu_time.default_clock)."""
     import torch
 
-    from tunesmith.plan.cpu_time import _now, default_clock
+    from tunesmith.plan.cpu_time import _now, default_clock  # deferred: imports torch
 
     clock = default_clock()
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
@@ -87,6 +87,7 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    # deferred: importing these loads torch
     from tunesmith.methods import METHODS
     from tunesmith.plan.steps import Stepper, enable_checkpointing, prepare_model
 
@@ -154,8 +155,7 @@ def _worker(spec: MeasureSpec) -> dict[str, Any]:
     blocks = None
     # the kernel-level prediction, timed in this process under the same conditions
     if not cuda and spec.phase in ("time", "both"):
-        from tunesmith.plan.catalog import ModelShape
-        from tunesmith.plan.cpu_time import BlockTimer, predict_step
+        from tunesmith.plan.cpu_time import BlockTimer, predict_step  # deferred: imports torch
 
         del stepper, batch
         gc.collect()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig
+from tunesmith.config.train import TrainConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.models.builtin import is_gguf_name
 from tunesmith.plan.catalog import ModelShape, get_gpu, resolve_model, tiny_shape
@@ -158,8 +159,6 @@ def plan_for_config(config: RunConfig) -> dict[str, Any]:
 
 def apply_plan(config: RunConfig, plan: dict[str, Any]) -> RunConfig:
     """A copy of ``config`` whose 'auto' train values are the plan's (user values stay)."""
-    from tunesmith.config.train import TrainConfig
-
     auto = config.train.auto_keys
     changes = {}
     for d in plan["decisions"]:

@@ -22,7 +22,11 @@ from tunesmith.plan.cost import (
     seed_table_comparison,
     seed_vram_gb,
 )
+from tunesmith.plan.emit import write_launch_files
+from tunesmith.plan.hparams import Hardware
+from tunesmith.plan.measure import MeasureSpec, compare
 from tunesmith.plan.memory import TrainSetup, estimate_memory
+from tunesmith.plan.planner import setup_for, shape_for
 
 
 @dataclass
@@ -59,9 +63,6 @@ class EstimateRequest:
 
 def _setup(req: EstimateRequest, config: RunConfig | None) -> tuple[Any, TrainSetup]:
     """The shape and setup: the config's where it has them, the flags' where given."""
-    from tunesmith.plan.hparams import Hardware
-    from tunesmith.plan.planner import setup_for, shape_for
-
     base = TrainSetup(loss="chunked")
     shape = None
     if config is not None:
@@ -139,8 +140,6 @@ def run_estimate(req: EstimateRequest, config: RunConfig | None,
         },
     })
     if req.write_configs is not None and best is not None:
-        from tunesmith.plan.emit import write_launch_files
-
         label = best
         chosen = next(s for s in strategies if s["strategy"] == best)
         stage = {"DDP": 0, "ZeRO-2": 2, "ZeRO-3": 3, "FSDP": 3, "ZeRO-3 + offload": 3}[label]
@@ -169,6 +168,7 @@ def cpu_time_estimate(shape: Any, setup: TrainSetup, tokens: float,
     not count; more threads speed up mainly the matrix products."""
     import torch
 
+    # deferred: importing it loads torch
     from tunesmith.plan.cpu_time import BlockTimer, cache_path, host_key, predict_step
 
     if shape.params > 2e9:
@@ -194,9 +194,6 @@ def cpu_time_estimate(shape: Any, setup: TrainSetup, tokens: float,
 
 def _measure(req: EstimateRequest, config: RunConfig | None, console: Console) -> dict[str, Any]:
     """A few real steps of the configuration on this machine, beside the prediction."""
-    from tunesmith.plan.measure import MeasureSpec, compare
-    from tunesmith.plan.planner import shape_for
-
     if config is None:
         raise TunesmithError("--measure needs a tunesmith.yaml (the configuration to run)")
     shape = shape_for(config) if req.model is None else resolve_model(req.model)

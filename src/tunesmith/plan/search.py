@@ -19,7 +19,9 @@ import yaml
 from rich.console import Console
 
 from tunesmith.config import RunConfig, apply_overrides
+from tunesmith.config import RunConfig as Run
 from tunesmith.config.plan import SearchParam
+from tunesmith.data.schema import read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import write_json_atomic, write_text_atomic
 from tunesmith.utils.layout import RunLayout
@@ -126,8 +128,6 @@ def applicable_space(config: RunConfig) -> dict[str, SearchParam]:
 
 def trial_config(config: RunConfig, params: dict[str, Any]) -> RunConfig:
     """The config with the trial's values set (validated like any config)."""
-    from tunesmith.config import RunConfig as Run
-
     raw = config.model_dump(mode="json")
     raw = apply_overrides(raw, [f"{k}={json_scalar(v)}" for k, v in params.items()])
     trial = Run.model_validate(raw)
@@ -140,7 +140,7 @@ def training_objective(config: RunConfig, base_model: str) -> Objective:
     after each epoch (the pruner's intermediate values); return the last one."""
     import torch
 
-    from tunesmith.data.schema import read_records
+    # deferred: importing these loads torch, transformers
     from tunesmith.models.loading import load_causal_lm, load_tokenizer
     from tunesmith.plan.steps import Stepper, batches, eval_loss, prepare_model, tokenize_records
 

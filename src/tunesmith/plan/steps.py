@@ -23,6 +23,7 @@ from tunesmith.config import RunConfig
 from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord
 from tunesmith.errors import TunesmithError
+from tunesmith.methods import METHODS
 
 
 @dataclass
@@ -76,8 +77,6 @@ def prepare_model(model: nn.Module, method_name: str, options: Any,
                   total_steps: int | None = None,
                   tokenizer_path: str | None = None) -> tuple[nn.Module, Any]:
     """Wrap ``model`` with the registered method, as the training workflow does."""
-    from tunesmith.methods import METHODS
-
     method = METHODS.get(method_name)()
     method.total_steps = total_steps
     if tokenizer_path and hasattr(method, "tokenizer_path"):  # soft prompts from text

@@ -40,6 +40,7 @@ from tunesmith.inference.encoder import (
     load_encoder,
     task_head,
 )
+from tunesmith.methods import METHODS
 from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
 from tunesmith.train.hardware import choose_hardware, evaluation_plan, shared_training_kwargs
 from tunesmith.utils.io import write_json_atomic
@@ -54,8 +55,6 @@ __all__ = ["EncoderResult", "prepare_with_method", "save_encoder", "train_encode
 
 def prepare_with_method(model: nn.Module, config: RunConfig, task: str) -> nn.Module:
     """Wrap ``model`` with the configured method, then make sure the new head trains."""
-    from tunesmith.methods import METHODS
-
     method = METHODS.get(config.method.name)()
     prepared = method.prepare(model, config.method.options)
     head = task_head(prepared, task)
@@ -70,8 +69,6 @@ def prepare_with_method(model: nn.Module, config: RunConfig, task: str) -> nn.Mo
 def save_encoder(model: nn.Module, tokenizer: Any, config: RunConfig, task: str,
                  out_dir: Path, extra: dict[str, Any] | None = None) -> None:
     """The method's files, the head, the tokenizer and the task, swapped into place at once."""
-    from tunesmith.methods import METHODS
-
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     head_module = task_head(model, task)

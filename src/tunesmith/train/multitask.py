@@ -140,7 +140,7 @@ def build_multitask(config: Any, base_model: str) -> MultitaskLoss | None:
     """The term for ``train_sft(extra_losses=...)`` when ``guard.multitask_lambda`` > 0."""
     if config.guard.multitask_lambda <= 0:
         return None
-    from tunesmith.models.loading import load_tokenizer
+    from tunesmith.models.loading import load_tokenizer  # deferred: imports transformers
 
     tokenizer = load_tokenizer(base_model, revision=config.model.revision,
                                trust_remote_code=config.model.trust_remote_code)

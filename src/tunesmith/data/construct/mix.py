@@ -25,6 +25,7 @@ from tunesmith.data.chunk import Context
 from tunesmith.data.construct.adversarial import entity_inventory, make_adversarial
 from tunesmith.data.construct.multihop import make_multihop
 from tunesmith.data.construct.negatives import hard_negatives
+from tunesmith.data.nlp import embed
 from tunesmith.data.schema import QARecord, Rejection
 
 if TYPE_CHECKING:
@@ -142,8 +143,6 @@ def construct_mix(
     step = on_step or (lambda _: None)
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if config.hard_negatives and config.unanswerable > 0:
-        from tunesmith.data.nlp import embed
-
         step("embedding questions and contexts for hard negatives")
         names = list(answerable_by_split)
         questions = [r.question for n in names for r in _singles(answerable_by_split[n])]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from tunesmith.config.data import GenerateConfig
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
 from tunesmith.registry import Registry
@@ -44,8 +45,6 @@ def make_generator(
     config: GenerateConfig | None = None, *, cache_dir: Path | None = None, seed: int = 0
 ) -> QuestionGenerator:
     """The generator named by ``config.generator``, built from its config keys."""
-    from tunesmith.config.data import GenerateConfig
-
     config = config or GenerateConfig()
     return GENERATORS.get(config.generator)(config, cache_dir=cache_dir, seed=seed)
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tunesmith.config.data_gen import GenerateConfig
+from tunesmith.config.model import ModelConfig
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate.base import GENERATORS
 from tunesmith.data.generate.prompting import (
@@ -42,7 +44,7 @@ class LocalModel:
     def _load(self, texts: Sequence[str]) -> None:
         if self._model is not None:
             return
-        from tunesmith.config.model import ModelConfig
+        # deferred: importing it loads torch, transformers
         from tunesmith.models.loading import load_causal_lm, load_tokenizer, resolve_base_model
 
         name = resolve_base_model(ModelConfig(name=self.config.model), list(texts), self.seed)
@@ -88,8 +90,6 @@ class HFGenerator:
         self, config: GenerateConfig | None = None, *, cache_dir: Path | None = None,
         seed: int = 0,
     ) -> None:
-        from tunesmith.config.data_gen import GenerateConfig
-
         self.config = config or GenerateConfig(generator="hf")
         self.model = LocalModel(self.config.hf, seed)
         self.rejected: list[Rejection] = []

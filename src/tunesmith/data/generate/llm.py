@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from tunesmith.config.data_gen import GenerateConfig
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate.base import GENERATORS
 from tunesmith.data.generate.prompting import (
@@ -192,8 +193,6 @@ class LLMGenerator:
         self, config: GenerateConfig | None = None, *, cache_dir: Path | None = None,
         seed: int = 0,
     ) -> None:
-        from tunesmith.config.data_gen import GenerateConfig
-
         self.config = config or GenerateConfig(generator="llm")
         self.client = ChatClient(self.config.llm, cache_dir)
         self.rejected: list[Rejection] = []

@@ -56,6 +56,7 @@ def _scan_pii(splits: dict[str, list[QARecord]], pii: PIIConfig, drop: bool
               ) -> tuple[list[Rejection], dict[str, Any]]:
     """Findings of the entity types redaction replaces with its placeholder: any left is a
     leak (synthetic replacements are PII-shaped by design and not looked for)."""
+    # deferred: importing it loads presidio_analyzer, spacy, torch
     from tunesmith.data.quality.pii import PIIRedactor, scan_pii_many
 
     redacted = [e for e in {*pii.entities, *pii.per_entity} if pii.action(e) == "redact"]
