@@ -3,26 +3,30 @@ other fails here, not for a user."""
 
 from __future__ import annotations
 
-import typing
+import pytest
+from pydantic import ValidationError
 
 from tunesmith.config.data_gen import GenerateConfig
 from tunesmith.data.formats import EXPORTERS, IMPORTERS
 from tunesmith.data.generate import GENERATORS
 from tunesmith.guard.gates import GATES
 from tunesmith.methods import METHODS
-from tunesmith.plan.methods import PROFILES
+from tunesmith.plan.methods import sizable_methods
 
 # `peft` wraps whichever PEFT tuner its `peft_type` names, so no one memory profile fits it
 UNSIZED = {"peft"}
 
 
 def test_the_planner_sizes_every_registered_method_and_no_other() -> None:
-    assert set(PROFILES) == set(METHODS.names()) - UNSIZED
+    assert set(sizable_methods()) == set(METHODS.names()) - UNSIZED
+    assert all(METHODS.get(name).memory is None for name in UNSIZED)
 
 
-def test_the_generator_choices_of_the_config_are_the_registered_generators() -> None:
-    choices = typing.get_args(GenerateConfig.model_fields["generator"].annotation)
-    assert set(choices) == set(GENERATORS.names())
+def test_the_config_takes_every_registered_generator_and_suggests_the_nearest() -> None:
+    for name in GENERATORS.names():
+        assert GenerateConfig(generator=name).generator == name
+    with pytest.raises(ValidationError, match="did you mean 'rules'"):
+        GenerateConfig(generator="rulse")
 
 
 def test_every_registry_has_members_with_unique_names() -> None:

@@ -36,6 +36,7 @@ freeze, bitfit on existing biases, head_mask): the method matrix checks that met
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -57,6 +58,19 @@ class NoOptions(Section):
     """This method has no options of its own."""
 
 
+@dataclass(frozen=True)
+class MethodProfile:
+    """What a method means for memory, as the planner sizes it (plan/memory.py). ``kind``
+    decides the accounting: full, freeze (top layers), adapter (low-rank and friends on target
+    projections), vector (IA3-like scalings), prompt (virtual tokens), bottleneck (Houlsby
+    adapters), norm (LayerNorm/RMSNorm tuning), bias (BitFit)."""
+
+    kind: str
+    adapter_factor: float = 1.0  # adapter params per r*(in+out): 2 for LoHa, ...
+    quantized_base: bool = False
+    note: str = ""
+
+
 class TuningMethod:
     """Base class; subclasses set the class attributes and implement ``prepare``."""
 
@@ -65,6 +79,8 @@ class TuningMethod:
     Options: ClassVar[type[Section]] = NoOptions
     mergeable: ClassVar[bool] = False
     trains_base: ClassVar[bool] = False
+    # how the planner sizes it; None: it cannot (``peft`` wraps whichever tuner it names)
+    memory: ClassVar[MethodProfile | None] = None
     total_steps: int | None = None  # set by the workflow before prepare (AdaLoRA's schedule)
 
     def load_kwargs(self, options: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from torch import nn
 from tunesmith.compat.bitsandbytes import fit_cpu_packing
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import METHODS, MergeNotSupportedError, TuningMethod
+from tunesmith.methods.base import METHODS, MergeNotSupportedError, MethodProfile, TuningMethod
 
 TargetModules = list[str] | Literal["all-linear"] | None
 
@@ -108,6 +108,7 @@ def _lora_config(options: LoraOptions, use_dora: bool) -> Any:
 @METHODS.register("lora")
 class Lora(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter")
     paper = "Hu et al., 2021, LoRA: Low-Rank Adaptation of Large Language Models"
     Options = LoraOptions
     mergeable = True
@@ -121,6 +122,7 @@ class Dora(PeftMethod):
     """LoRA with ``use_dora`` always on: its own name, so the comparison shows it apart."""
 
     family = "reparameterised"
+    memory = MethodProfile("adapter", note="+ a magnitude vector per target")
     paper = "Liu et al., 2024, DoRA: Weight-Decomposed Low-Rank Adaptation"
     Options = LoraOptions
     mergeable = True
@@ -141,6 +143,7 @@ class QloraOptions(LoraOptions):
 @METHODS.register("qlora")
 class Qlora(PeftMethod):
     family = "hybrid"
+    memory = MethodProfile("adapter", quantized_base=True, note="4-bit NF4 base")
     paper = "Dettmers et al., 2023, QLoRA: Efficient Finetuning of Quantized LLMs"
     Options = QloraOptions
     mergeable = False
@@ -206,6 +209,7 @@ class AdaloraOptions(Section):
 @METHODS.register("adalora")
 class Adalora(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter", note="rank starts at init_r")
     paper = ("Zhang et al., 2023, Adaptive Budget Allocation for Parameter-Efficient "
              "Fine-Tuning (AdaLoRA)")
     Options = AdaloraOptions
@@ -249,6 +253,7 @@ class IA3Options(Section):
 @METHODS.register("ia3")
 class IA3(PeftMethod):
     family = "additive"
+    memory = MethodProfile("vector")
     paper = ("Liu et al., 2022, Few-Shot Parameter-Efficient Fine-Tuning is Better and Cheaper "
              "than In-Context Learning (IA3)")
     Options = IA3Options
@@ -275,6 +280,7 @@ class LohaOptions(Section):
 @METHODS.register("loha")
 class Loha(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter", adapter_factor=2.0)
     paper = ("Hyeon-Woo et al., 2022, FedPara: Low-Rank Hadamard Product for "
              "Communication-Efficient Federated Learning (LoHa)")
     Options = LohaOptions
@@ -304,6 +310,7 @@ class LokrOptions(Section):
 @METHODS.register("lokr")
 class Lokr(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter", adapter_factor=0.5)
     paper = ("Edalati et al., 2022, KronA: Parameter Efficient Tuning with Kronecker Adapter "
              "(LoKr)")
     Options = LokrOptions
@@ -333,6 +340,7 @@ class VeraOptions(Section):
 @METHODS.register("vera")
 class Vera(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter", adapter_factor=0.02)
     paper = "Kopiczko et al., 2024, VeRA: Vector-based Random Matrix Adaptation"
     Options = VeraOptions
     mergeable = True
@@ -362,6 +370,7 @@ class OftOptions(Section):
 @METHODS.register("oft")
 class Oft(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter", adapter_factor=1.0)
     paper = ("Qiu et al., 2023, Controlling Text-to-Image Diffusion by Orthogonal Finetuning "
              "(OFT)")
     Options = OftOptions
@@ -389,6 +398,7 @@ class BoftOptions(Section):
 @METHODS.register("boft")
 class Boft(PeftMethod):
     family = "reparameterised"
+    memory = MethodProfile("adapter", adapter_factor=1.0)
     paper = ("Liu et al., 2024, Parameter-Efficient Orthogonal Finetuning via Butterfly "
              "Factorization (BOFT)")
     Options = BoftOptions
@@ -413,6 +423,7 @@ class LnTuningOptions(Section):
 @METHODS.register("ln_tuning")
 class LnTuning(PeftMethod):
     family = "selective"
+    memory = MethodProfile("norm")
     paper = ("Zhao et al., 2024, Tuning LayerNorm in Attention: Towards Efficient Multi-Modal "
              "LLM Finetuning")
     Options = LnTuningOptions

@@ -16,7 +16,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import METHODS, MergeNotSupportedError
+from tunesmith.methods.base import METHODS, MergeNotSupportedError, MethodProfile
 from tunesmith.methods.peft_methods import PeftMethod
 
 # ---------------------------------------------------------------- soft prompts
@@ -38,6 +38,7 @@ class PromptTuningOptions(Section):
 @METHODS.register("prompt_tuning")
 class PromptTuning(PeftMethod):
     family = "additive"
+    memory = MethodProfile("prompt")
     paper = "Lester et al., 2021, The Power of Scale for Parameter-Efficient Prompt Tuning"
     Options = PromptTuningOptions
 
@@ -71,6 +72,7 @@ class PrefixTuningOptions(Section):
 @METHODS.register("prefix_tuning")
 class PrefixTuning(PeftMethod):
     family = "additive"
+    memory = MethodProfile("prompt", note="virtual keys/values in every layer")
     paper = "Li & Liang, 2021, Prefix-Tuning: Optimizing Continuous Prompts for Generation"
     Options = PrefixTuningOptions
 
@@ -98,6 +100,7 @@ class PTuningOptions(Section):
 @METHODS.register("p_tuning")
 class PTuning(PeftMethod):
     family = "additive"
+    memory = MethodProfile("prompt")
     paper = "Liu et al., 2021, GPT Understands, Too (P-tuning)"
     Options = PTuningOptions
 

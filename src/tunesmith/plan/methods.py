@@ -1,72 +1,43 @@
 """What a fine-tuning method means for memory: what it trains, what it stores, what it saves.
 
-The estimator never imports the methods themselves (no torch needed to plan); each registered
-method name maps to one :class:`MethodProfile` here, and ``tests/unit/test_registries.py``
-holds the table to the registry. A method missing from the table (``peft``, whose size is the
-size of whichever PEFT tuner it names) is an error that lists the ones tunesmith can size.
+Each registered method declares its :class:`~tunesmith.methods.base.MethodProfile` on its class
+(``memory = MethodProfile("adapter")``), so adding a method is one module and the planner sizes
+it. A method without one (``peft``, whose size is that of whichever PEFT tuner it names) is an
+error that lists the ones tunesmith can size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tunesmith.errors import TunesmithError
 from tunesmith.plan.catalog import ModelShape
 
+if TYPE_CHECKING:  # the class only: tunesmith.methods.base imports torch
+    from tunesmith.methods.base import MethodProfile
+
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-@dataclass(frozen=True)
-class MethodProfile:
-    """``kind`` decides the accounting: full, freeze (top layers), adapter (low-rank and
-    friends on target projections), vector (IA3-like scalings), prompt (virtual tokens),
-    bottleneck (Houlsby adapters), norm (LayerNorm/RMSNorm tuning), bias (BitFit)."""
-
-    kind: str
-    adapter_factor: float = 1.0  # adapter params per r*(in+out): 2 for LoHa, ...
-    quantized_base: bool = False
-    note: str = ""
-
-
-PROFILES: dict[str, MethodProfile] = {
-    "full": MethodProfile("full"),
-    "freeze": MethodProfile("freeze", note="trains the top layers only"),
-    "lora": MethodProfile("adapter"),
-    "dora": MethodProfile("adapter", note="+ a magnitude vector per target"),
-    "adalora": MethodProfile("adapter", note="rank starts at init_r"),
-    "loha": MethodProfile("adapter", adapter_factor=2.0),
-    "lokr": MethodProfile("adapter", adapter_factor=0.5),
-    "vera": MethodProfile("adapter", adapter_factor=0.02),
-    "oft": MethodProfile("adapter", adapter_factor=1.0),
-    "boft": MethodProfile("adapter", adapter_factor=1.0),
-    "lora_adapter": MethodProfile("adapter", note="LoRA + adapter hybrid"),
-    "intrinsic_said": MethodProfile("adapter", adapter_factor=0.1),
-    "tucker": MethodProfile("adapter"),
-    "block_sparse": MethodProfile("adapter"),
-    "compacter": MethodProfile("bottleneck", adapter_factor=0.1),
-    "qlora": MethodProfile("adapter", quantized_base=True, note="4-bit NF4 base"),
-    "ia3": MethodProfile("vector"),
-    "prompt_tuning": MethodProfile("prompt"),
-    "p_tuning": MethodProfile("prompt"),
-    "prefix_tuning": MethodProfile("prompt", note="virtual keys/values in every layer"),
-    "houlsby": MethodProfile("bottleneck"),
-    "ln_tuning": MethodProfile("norm"),
-    "bitfit": MethodProfile("bias"),
-    "head_mask": MethodProfile("vector"),
-    "diffpruning": MethodProfile("full", note="a dense difference vector per weight"),
-    "movement_pruning": MethodProfile("full", note="scores the size of each weight"),
-}
 
 
 class UnknownMethodError(TunesmithError):
     pass
 
 
+def sizable_methods() -> dict[str, MethodProfile]:
+    """Every registered method's memory profile (``memory`` on its class), by name."""
+    # deferred: importing the methods loads torch and PEFT, which sizing itself never needs
+    from tunesmith.methods import METHODS
+
+    return {name: memory for name in METHODS.names()
+            if (memory := METHODS.get(name).memory) is not None}
+
+
 def profile(method: str) -> MethodProfile:
-    if method not in PROFILES:
+    profiles = sizable_methods()
+    if method not in profiles:
         raise UnknownMethodError(
-            f"tunesmith cannot size method {method!r} yet; it sizes: {', '.join(sorted(PROFILES))}")
-    return PROFILES[method]
+            f"tunesmith cannot size method {method!r} yet; it sizes: {', '.join(sorted(profiles))}")
+    return profiles[method]
 
 
 def resolve_targets(targets: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

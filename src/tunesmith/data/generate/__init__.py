@@ -4,9 +4,14 @@
 question for every other entity and noun phrase), ``patterns`` (regex only, no model),
 ``llm`` (an OpenAI-compatible chat endpoint) and ``hf`` (a local transformers model). The
 phrase helpers ``rules`` and ``cloze`` share are in ``phrases``.
+
+Importing this package imports every module in it, which registers its generators: a new
+generator is one module with ``@GENERATORS.register("name")`` (docs/extending.md).
 """
 
-from tunesmith.data.generate import cloze, hf, llm, patterns, rules
+import importlib
+import pkgutil
+
 from tunesmith.data.generate.base import (
     GENERATORS,
     QuestionGenerator,
@@ -14,5 +19,7 @@ from tunesmith.data.generate.base import (
     make_generator,
 )
 
-__all__ = ["GENERATORS", "QuestionGenerator", "cloze", "generate_questions", "hf", "llm",
-           "make_generator", "patterns", "rules"]
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["GENERATORS", "QuestionGenerator", "generate_questions", "make_generator"]

@@ -20,7 +20,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     TARGETS_DESCRIPTION,
     NativeMethod,
@@ -61,6 +61,7 @@ def _add_bias(layer: nn.Linear) -> None:
 class BitFit(NativeMethod):
     name = "bitfit"
     family: ClassVar[Family] = "selective"
+    memory = MethodProfile("bias")
     paper = "Ben Zaken, Goldberg & Ravfogel, 2021, BitFit: Simple Parameter-efficient Fine-tuning"
     Options = BitFitOptions
     mergeable = True

@@ -22,7 +22,7 @@ from pydantic import Field
 from torch import nn
 
 from tunesmith.config.base import Section
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     TARGETS_DESCRIPTION,
     NativeMethod,
@@ -94,6 +94,7 @@ class BlockUpdate(WeightDelta):
 class BlockSparse(NativeMethod):
     name = "block_sparse"
     family: ClassVar[Family] = "reparameterised"
+    memory = MethodProfile("adapter")
     paper = "The seed's LyRA: block-sparse update ΔW = Σ S_i · T_i (no paper named)"
     Options = BlockSparseOptions
     mergeable = True

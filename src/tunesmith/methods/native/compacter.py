@@ -28,7 +28,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._adapters import Bottleneck, attach, hidden_size
 from tunesmith.methods.native._common import NativeMethod, NativeModule, find_blocks, register
 from tunesmith.methods.native.houlsby import _BOTH, NonLinearity, Placement
@@ -91,6 +91,7 @@ _ROOT = "tunesmith_phm_rules"
 class Compacter(NativeMethod):
     name = "compacter"
     family: ClassVar[Family] = "additive"
+    memory = MethodProfile("bottleneck", adapter_factor=0.1)
     paper = (
         "Karimi Mahabadi, Henderson & Ruder, 2021, Compacter: Efficient Low-Rank Hypercomplex "
         "Adapter Layers"

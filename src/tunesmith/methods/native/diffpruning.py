@@ -26,7 +26,7 @@ from pydantic import Field
 from torch import nn
 
 from tunesmith.config.base import Section
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     TARGETS_DESCRIPTION,
     NativeMethod,
@@ -115,6 +115,7 @@ class SparseDiff(WeightDelta):
 class DiffPruning(NativeMethod):
     name = "diffpruning"
     family: ClassVar[Family] = "reparameterised"
+    memory = MethodProfile("full", note="a dense difference vector per weight")
     paper = "Guo, Rush & Kim, 2021, Parameter-Efficient Transfer Learning with Diff Pruning"
     Options = DiffPruningOptions
     mergeable = True

@@ -17,7 +17,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import NativeMethod, find_blocks, register
 
 
@@ -37,6 +37,7 @@ class FreezeOptions(Section):
 class Freeze(NativeMethod):
     name = "freeze"
     family: ClassVar[Family] = "selective"
+    memory = MethodProfile("freeze", note="trains the top layers only")
     paper = "Lee et al., 2019, What Would Elsa Do? Freezing Layers During Transformer Fine-Tuning"
     Options = FreezeOptions
     mergeable = True

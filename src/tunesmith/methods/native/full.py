@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from tunesmith.methods.base import Family, NoOptions
+from tunesmith.methods.base import Family, MethodProfile, NoOptions
 from tunesmith.methods.native._common import NativeMethod, register
 
 
@@ -18,6 +18,7 @@ from tunesmith.methods.native._common import NativeMethod, register
 class Full(NativeMethod):
     name = "full"
     family: ClassVar[Family] = "full"
+    memory = MethodProfile("full")
     paper = "Full fine-tuning (all parameters), the baseline of every PEFT comparison"
     Options = NoOptions
     mergeable = True

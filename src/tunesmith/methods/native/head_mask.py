@@ -24,7 +24,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     NativeMethod,
     WeightDelta,
@@ -95,6 +95,7 @@ def _rows(heads: list[int], head_dim: int) -> torch.Tensor:
 class HeadMask(NativeMethod):
     name = "head_mask"
     family: ClassVar[Family] = "selective"
+    memory = MethodProfile("vector")
     paper = "Michel, Levy & Neubig, 2019, Are Sixteen Heads Really Better than One?"
     Options = HeadMaskOptions
     mergeable = True

@@ -19,7 +19,7 @@ from pydantic import Field
 from torch import nn
 
 from tunesmith.config.base import Section
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._adapters import (
     Bottleneck,
     attach,
@@ -64,6 +64,7 @@ def train_norms(model: nn.Module) -> int:
 class Houlsby(NativeMethod):
     name = "houlsby"
     family: ClassVar[Family] = "additive"
+    memory = MethodProfile("bottleneck")
     paper = "Houlsby et al., 2019, Parameter-Efficient Transfer Learning for NLP"
     Options = HoulsbyOptions
     mergeable = False

@@ -24,7 +24,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     TARGETS_DESCRIPTION,
     NativeMethod,
@@ -135,6 +135,7 @@ _ROOT = "tunesmith_intrinsic"
 class IntrinsicSAID(NativeMethod):
     name = "intrinsic_said"
     family: ClassVar[Family] = "reparameterised"
+    memory = MethodProfile("adapter", adapter_factor=0.1)
     paper = (
         "Aghajanyan, Zettlemoyer & Gupta, 2020, Intrinsic Dimensionality Explains the "
         "Effectiveness of Language Model Fine-Tuning"

@@ -24,7 +24,7 @@ from pydantic import Field
 from torch import nn
 
 from tunesmith.config.base import Section
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._adapters import (
     Bottleneck,
     attach,
@@ -84,6 +84,7 @@ def merge_lora(model: nn.Module) -> nn.Module:
 class LoraAdapter(NativeMethod):
     name = "lora_adapter"
     family: ClassVar[Family] = "hybrid"
+    memory = MethodProfile("adapter", note="LoRA + adapter hybrid")
     paper = (
         "He et al., 2022, Towards a Unified View of Parameter-Efficient Transfer Learning; "
         "Hu et al., 2021, LoRA"

@@ -21,7 +21,7 @@ from pydantic import Field
 from torch import nn
 
 from tunesmith.config.base import Section
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     TARGETS_DESCRIPTION,
     NativeMethod,
@@ -106,6 +106,7 @@ def cubic_share(step: int, total: int, final: float, warmup: float, cooldown: fl
 class MovementPruning(NativeMethod):
     name = "movement_pruning"
     family: ClassVar[Family] = "reparameterised"
+    memory = MethodProfile("full", note="scores the size of each weight")
     paper = "Sanh, Wolf & Rush, 2020, Movement Pruning: Adaptive Sparsity by Fine-Tuning"
     Options = MovementPruningOptions
     mergeable = True

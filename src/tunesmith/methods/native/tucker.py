@@ -26,7 +26,7 @@ from torch import nn
 
 from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
-from tunesmith.methods.base import Family
+from tunesmith.methods.base import Family, MethodProfile
 from tunesmith.methods.native._common import (
     TARGETS_DESCRIPTION,
     NativeMethod,
@@ -86,6 +86,7 @@ _ROOT = "tunesmith_tucker"
 class Tucker(NativeMethod):
     name = "tucker"
     family: ClassVar[Family] = "reparameterised"
+    memory = MethodProfile("adapter")
     paper = "Jie & Deng, 2023, FacT: Factor-Tuning for Lightweight Adaptation on Vision Transformer"
     Options = TuckerOptions
     mergeable = True
