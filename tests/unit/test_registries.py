@@ -3,13 +3,16 @@ other fails here, not for a user."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from pydantic import ValidationError
 
 from tunesmith.config.data_gen import GenerateConfig
 from tunesmith.data.formats import EXPORTERS, IMPORTERS
 from tunesmith.data.generate import GENERATORS
-from tunesmith.guard.gates import GATES
+from tunesmith.guard.calibrate import default_gates
+from tunesmith.guard.gates import GATES, Gate, Signals, register_gate
 from tunesmith.methods import METHODS
 from tunesmith.plan.methods import sizable_methods
 
@@ -33,3 +36,22 @@ def test_every_registry_has_members_with_unique_names() -> None:
     for registry in (METHODS, GENERATORS, GATES, IMPORTERS, EXPORTERS):
         names = registry.names()
         assert names and len(names) == len(set(names)), registry.kind
+
+
+@dataclass(frozen=True)
+class _EchoGate(Gate):
+    def value(self, s: Signals) -> float | None:
+        return s.extras.get("echo")
+
+
+def test_a_new_gate_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What docs/extending.md promises: the registered gate joins the defaults of its tasks, in
+    its rank's place, and the guard's decision reads it; nothing else is edited."""
+    monkeypatch.setattr(GATES, "_items", dict(GATES._items))  # the registration is undone after
+    register_gate(_EchoGate("echo", "a test gate", 0.5, "above", "test", tasks=("causal_lm",),
+                            rank=65))
+    names = default_gates("causal_lm", False)
+    assert names[names.index("min_confidence") + 1] == "echo"  # rank 65: before perplexity (70)
+    assert "echo" not in default_gates("extractive_qa", False)
+    signals = Signals("Q?", "context", "answer", extras={"echo": 0.9})
+    assert GATES.get("echo").fires(GATES.get("echo").value(signals), 0.5)

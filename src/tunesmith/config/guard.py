@@ -1,8 +1,9 @@
 """``guard:`` how the model abstains when the context is not enough.
 
-The gates (guard/gates.py) each carry the seed's default threshold; ``thresholds`` overrides
-one by name, and ``tunesmith calibrate`` chooses them on the validation split (written to
-``runs/<name>/guard/thresholds.json``, which inference then uses instead of the defaults).
+The gates (guard/gates/, one module each) each carry the seed's default threshold;
+``thresholds`` overrides one by name, and ``tunesmith calibrate`` chooses them on the
+validation split (written to ``runs/<name>/guard/thresholds.json``, which inference then uses
+instead of the defaults).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunesmith.config import GuardConfig
-from tunesmith.guard.decide import ThresholdSource, decide
+from tunesmith.guard.decide import ThresholdSource, confidence_score, decide
 from tunesmith.guard.gates import GATES, Gate, Signals
 from tunesmith.metrics.abstention import calibration_bins, threshold_at_risk
 from tunesmith.metrics.squad_v2 import SquadExample, get_raw_scores, squad_v2_scores
@@ -23,17 +23,9 @@ NEVER = -1e30  # the abstain score of a question a gate has no signal for
 
 
 def default_gates(task: str, has_rejection_head: bool) -> list[str]:
-    """Every gate that can fire for this task, most informative first."""
-    names = ["null_score"] if task == "extractive_qa" else []
-    if has_rejection_head or task == "answerability":
-        names.append("rejection_head")
-    if task == "causal_lm":
-        names += ["multitask_head", "no_answer_prob", "confidence", "min_confidence",
-                  "perplexity"]
-    elif task == "extractive_qa":
-        names.append("confidence")
-    names += ["similarity", "min_tokens", "context_length"]
-    return names
+    """Every gate that can fire for this task, most informative first (each gate's ``rank``)."""
+    gates = sorted((GATES.get(name) for name in GATES.names()), key=lambda gate: gate.rank)
+    return [gate.name for gate in gates if gate.applies(task, has_rejection_head)]
 
 
 def gated_predictions(
@@ -167,8 +159,6 @@ def reliability(examples: Sequence[SquadExample], signals: Sequence[Signals],
 
     Correct: the question is answerable and the model's (ungated) answer scores F1 >= 0.5.
     """
-    from tunesmith.guard.decide import confidence_score
-
     _, f1 = get_raw_scores(examples, preds)
     conf = [confidence_score(s) for s in signals]
     correct = [float(ex.has_answer and f1[ex.qid] >= 0.5) for ex in examples]
