@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tunesmith.config.data import GenerateConfig
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
 from tunesmith.registry import Registry
 from tunesmith.utils.hashing import sha256_bytes
-
-if TYPE_CHECKING:
-    from tunesmith.config.data import GenerateConfig
 
 
 class QuestionGenerator(Protocol):

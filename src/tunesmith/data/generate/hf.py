@@ -29,7 +29,7 @@ from tunesmith.data.generate.prompting import (
 from tunesmith.data.schema import QARecord, Rejection
 
 if TYPE_CHECKING:
-    from tunesmith.config.data_gen import GenerateConfig, HFGenerateConfig
+    from tunesmith.config.data_gen import HFGenerateConfig
 
 
 class LocalModel:

@@ -42,7 +42,7 @@ from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import write_json_atomic
 
 if TYPE_CHECKING:
-    from tunesmith.config.data_gen import GenerateConfig, LLMGenerateConfig
+    from tunesmith.config.data_gen import LLMGenerateConfig
 
 T = TypeVar("T")
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
