@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 from pydantic import ValidationError
 
-from tunesmith.config.data_gen import GenerateConfig
+from tunesmith.config.data_gen import AugmentConfig, GenerateConfig
+from tunesmith.data.augment import AUGMENTERS
 from tunesmith.data.formats import EXPORTERS, IMPORTERS
 from tunesmith.data.generate import GENERATORS
 from tunesmith.guard.calibrate import default_gates
@@ -33,9 +34,15 @@ def test_the_config_takes_every_registered_generator_and_suggests_the_nearest() 
 
 
 def test_every_registry_has_members_with_unique_names() -> None:
-    for registry in (METHODS, GENERATORS, GATES, IMPORTERS, EXPORTERS):
+    for registry in (METHODS, GENERATORS, GATES, AUGMENTERS, IMPORTERS, EXPORTERS):
         names = registry.names()
         assert names and len(names) == len(set(names)), registry.kind
+
+
+def test_each_augmenter_is_turned_on_by_the_data_augment_key_of_its_name() -> None:
+    assert set(AUGMENTERS.names()) <= set(AugmentConfig.model_fields)
+    orders = [AUGMENTERS.get(name).order for name in AUGMENTERS.names()]
+    assert len(orders) == len(set(orders))  # the run order (and so each seed) is unambiguous
 
 
 @dataclass(frozen=True)

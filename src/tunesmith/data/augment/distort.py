@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from tunesmith.data.augment.base import AugmentContext, Augmented, register_augmenter
 from tunesmith.data.chunk import Context, split_sentences
 from tunesmith.data.schema import QARecord
 from tunesmith.utils.hashing import sha256_bytes
@@ -150,3 +151,39 @@ def mix_documents(record: QARecord, rng: random.Random,
         provenance={**record.provenance, "augment": "mix_documents",
                     "mixed_with": donor.id, "source_record": record.id},
     )
+
+
+def _distort(ctx: AugmentContext, label: str, share: float,
+             distort: Callable[[QARecord], QARecord | None]) -> Augmented:
+    """A copy of ``share`` of the answerable records, chosen from the shared random stream."""
+    if share <= 0:
+        return [], []
+    ctx.step(f"{label} ({share:.0%} of training records)")
+    chosen = ctx.rng.sample(ctx.answerable, round(share * len(ctx.answerable)))
+    return [v for v in map(distort, chosen) if v is not None], []
+
+
+@register_augmenter("remove_sentences", order=40)
+def augment_remove_sentences(ctx: AugmentContext) -> Augmented:
+    low, high = ctx.config.remove_range
+    return _distort(ctx, f"removing {low:.0%}-{high:.0%} of context sentences",
+                    ctx.config.remove_sentences, lambda r: remove_sentences(r, ctx.rng, low, high))
+
+
+@register_augmenter("remove_answer", order=50)
+def augment_remove_answer(ctx: AugmentContext) -> Augmented:
+    return _distort(ctx, "removing the answer's sentence", ctx.config.remove_answer,
+                    remove_answer)
+
+
+@register_augmenter("contradict", order=60)
+def augment_contradict(ctx: AugmentContext) -> Augmented:
+    answers = ctx.answers
+    return _distort(ctx, "inserting contradicting statements", ctx.config.contradict,
+                    lambda r: contradict(r, ctx.rng, answers))
+
+
+@register_augmenter("mix_documents", order=70)
+def augment_mix_documents(ctx: AugmentContext) -> Augmented:
+    return _distort(ctx, "mixing in sentences of other documents", ctx.config.mix_documents,
+                    lambda r: mix_documents(r, ctx.rng, ctx.contexts))

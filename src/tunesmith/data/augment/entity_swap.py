@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Sequence
 
+from tunesmith.data.augment.base import AugmentContext, Augmented, register_augmenter
 from tunesmith.data.nlp import parse
 from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
@@ -127,3 +128,12 @@ def swap_entities(
             })
             made.append(variant)
     return made, rejected
+
+
+@register_augmenter("entity_swap", order=30)
+def augment(ctx: AugmentContext) -> Augmented:
+    if not ctx.config.entity_swap:
+        return [], []
+    ctx.step(f"swapping entities ({ctx.config.entity_swap} per training record)")
+    texts = [c.text for c in ctx.contexts] or [r.contexts[0] for r in ctx.answerable]
+    return swap_entities(ctx.answerable, ctx.config.entity_swap, ctx.seed + 2, texts)

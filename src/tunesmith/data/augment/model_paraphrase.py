@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tunesmith.config.data_gen import GenerateConfig
-from tunesmith.data.augment.paraphrase import Paraphraser
+from tunesmith.data.augment.base import Paraphraser
 from tunesmith.data.generate.hf import LocalModel
 from tunesmith.data.generate.llm import ChatClient
 from tunesmith.data.generate.prompting import PARAPHRASE_PROMPT, InvalidReply, parse_paraphrases

@@ -16,8 +16,16 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from tunesmith.config.data_gen import GenerateConfig
+from tunesmith.data.augment.base import (
+    AugmentContext,
+    Augmented,
+    Paraphraser,
+    register_augmenter,
+)
+from tunesmith.data.augment.model_paraphrase import model_paraphraser
 from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
 from tunesmith.utils.text import normalize_answer
@@ -40,8 +48,6 @@ _SYNONYMS = {
     "called": "named", "known": "recognised", "defines": "specifies", "define": "specify",
 }
 _YEAR = re.compile(r"^\d{3,4}$")
-
-Paraphraser = Callable[[Sequence[QARecord], int], list[list[str]]]
 
 
 def template_paraphrases(record: QARecord, rng: random.Random) -> list[str]:
@@ -128,3 +134,16 @@ def paraphrase_records(
             made.append(variant)
             kept += 1
     return made, rejected
+
+
+@register_augmenter("paraphrase", order=20)
+def augment(ctx: AugmentContext) -> Augmented:
+    config = ctx.config
+    if not config.paraphrase:
+        return [], []
+    ctx.step(f"paraphrasing questions ({config.paraphrase_backend}, {config.paraphrase} each)")
+    paraphraser = None
+    if config.paraphrase_backend != "template":
+        paraphraser = model_paraphraser(config.paraphrase_backend,
+                                        ctx.generate or GenerateConfig(), ctx.cache_dir, ctx.seed)
+    return paraphrase_records(ctx.answerable, config.paraphrase, ctx.seed + 1, paraphraser)

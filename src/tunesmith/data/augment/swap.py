@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
+from tunesmith.data.augment.base import AugmentContext, Augmented, register_augmenter
 from tunesmith.data.schema import QARecord
 from tunesmith.utils.hashing import sha256_bytes
 
@@ -81,3 +82,11 @@ def swap_answers(records: Sequence[QARecord], copies: int, seed: int) -> list[QA
             if variant is not None:
                 made.append(QARecord.model_validate(variant.model_dump()))  # re-check the span
     return made
+
+
+@register_augmenter("swap", order=10)
+def augment(ctx: AugmentContext) -> Augmented:
+    if not ctx.config.swap:
+        return [], []
+    ctx.step(f"swapping answers ({ctx.config.swap} per training record)")
+    return swap_answers(ctx.answerable, ctx.config.swap, ctx.seed), []
