@@ -27,7 +27,6 @@ from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import atomic_open, enumerate_jsonl, write_json_atomic, write_jsonl_atomic
 
 Format = Literal["csv", "json"]
-DECISIONS = ("accept", "reject")
 CSV_FIELDS = ("id", "round", "kind", "question", "context", "answer", "decision", "reason",
               "reviewer")
 _CRITERIA = {

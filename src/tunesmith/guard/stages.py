@@ -22,8 +22,6 @@ from tunesmith.report.plots import reliability_png
 from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
-SEED_LABEL = "seed"
-
 
 def _records(config: RunConfig, run_dir: Path, split: str, limit: int | None) -> list[QARecord]:
     path = RunLayout(run_dir).split(split)

@@ -25,8 +25,6 @@ from tunesmith.config.base import Section
 from tunesmith.errors import TunesmithError
 from tunesmith.methods.base import METHODS, MergeNotSupportedError, MethodProfile, TuningMethod
 
-TargetModules = list[str] | Literal["all-linear"] | None
-
 # the PEFT wrapper for each head transformers puts on a backbone; the wrapper knows the head's
 # inputs and saves the (new, randomly initialised) head with the adapter (modules_to_save)
 _TASK_TYPES = {"ForCausalLM": "CAUSAL_LM", "ForQuestionAnswering": "QUESTION_ANS",

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tunesmith.plan.catalog import ModelShape
-from tunesmith.plan.memory import GiB, TrainSetup, estimate_memory
+from tunesmith.plan.memory import TrainSetup, estimate_memory
 
 SMALL_DATA, LARGE_DATA = 5_000, 50_000  # seed: "Small Data (<5k)", "Large Data (>50k)"
 
@@ -192,7 +192,3 @@ def default_learning_rate(method_kind: str) -> float:
     cyclical peak) for full and selective training, 3e-2 for soft prompts (Lester 2021: 0.3
     with Adafactor; AdamW needs less)."""
     return {"full": 1e-4, "freeze": 1e-4, "prompt": 3e-2}.get(method_kind, 2e-4)
-
-
-def memory_of(hw: Hardware) -> float:
-    return hw.memory_gib * GiB

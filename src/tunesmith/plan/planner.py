@@ -13,7 +13,7 @@ from tunesmith.config.train import TrainConfig
 from tunesmith.errors import TunesmithError
 from tunesmith.models.builtin import is_gguf_name
 from tunesmith.plan.catalog import ModelShape, get_gpu, resolve_model, tiny_shape
-from tunesmith.plan.hparams import Decision, Hardware, default_learning_rate, plan_hyperparameters
+from tunesmith.plan.hparams import Hardware, default_learning_rate, plan_hyperparameters
 from tunesmith.plan.memory import GiB, TrainSetup, estimate_memory
 from tunesmith.plan.methods import profile
 from tunesmith.utils.io import read_json, write_json_atomic
@@ -172,7 +172,3 @@ def apply_plan(config: RunConfig, plan: dict[str, Any]) -> RunConfig:
     resolved = config.model_copy(update={"train": train})
     resolved._base_dir = config.base_dir
     return resolved
-
-
-def decisions_of(plan: dict[str, Any]) -> list[Decision]:
-    return [Decision(**d) for d in plan["decisions"]]

@@ -16,6 +16,7 @@ from tunesmith.plan.advise import largest_models, multi_gpu_strategies, smallest
 from tunesmith.plan.catalog import get_gpu, resolve_model
 from tunesmith.plan.compute import estimate_time
 from tunesmith.plan.cost import (
+    SEED_CHECKPOINTS,
     cost_usd,
     estimate_storage,
     seed_hours,
@@ -52,7 +53,7 @@ class EstimateRequest:
     tokens: float | None = None
     samples: float = 1e6
     dataset_gib: float = 1.0
-    checkpoints: int = 10
+    checkpoints: int = SEED_CHECKPOINTS
     utilisation: float = 0.4
     gpu_catalog: Path | None = None
     write_configs: Path | None = None

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 _SUBJ = {"nsubj", "nsubjpass"}
 _SLOTS = {"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "oprd"}
-# right-hand parts of a noun phrase that are not part of a short answer
-_NOT_CORE = {"prep", "relcl", "acl", "appos", "punct", "advcl", "cc", "conj", "det", "predet"}
 _WHERE_PREPS = {"in", "at", "near", "inside", "within", "to", "into", "across", "throughout"}
 _WHEN_PREPS = {"in", "on", "at", "during", "around"}
 _KEEP_ADVERBS = {"not", "never", "how", "when", "where", "why", "only", "first", "last"}

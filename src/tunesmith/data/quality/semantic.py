@@ -22,8 +22,6 @@ from tunesmith.data import nlp
 from tunesmith.data.schema import QARecord
 from tunesmith.errors import TunesmithError
 
-# seed: "Calculate BERT similarity between question and context (filter <0.3)"
-DEFAULT_MIN_SIMILARITY = 0.3
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _MINILM_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
 

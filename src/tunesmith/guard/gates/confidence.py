@@ -16,7 +16,7 @@ class MeanConfidenceGate(Gate):
         return s.span_prob
 
 
-CONFIDENCE = register_gate(MeanConfidenceGate(
+register_gate(MeanConfidenceGate(
     "confidence", "mean softmax probability of the answer's tokens (span: P(start)·P(end))",
     0.75, "below", "seed: \"Discard responses when softmax probability <0.75\"",
     tasks=("causal_lm", "extractive_qa"), rank=50))

@@ -14,7 +14,7 @@ class ContextLengthGate(Gate):
         return len(s.context.strip()) / words
 
 
-CONTEXT_LENGTH = register_gate(ContextLengthGate(
+register_gate(ContextLengthGate(
     "context_length", "characters of context per word of question",
     # the seed names the rule without a number; 10 characters per question word is a floor
     # well below any real paragraph (a SQuAD paragraph has ~70 per word of its question)

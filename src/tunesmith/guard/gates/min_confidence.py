@@ -13,7 +13,7 @@ class MinConfidenceGate(Gate):
         return min(s.token_probs) if s.token_probs else None
 
 
-MIN_CONFIDENCE = register_gate(MinConfidenceGate(
+register_gate(MinConfidenceGate(
     "min_confidence", "lowest softmax probability among the answer's tokens",
     0.75, "below", "seed: \"Discard responses when softmax probability <0.75\"",
     tasks=("causal_lm",), rank=60))

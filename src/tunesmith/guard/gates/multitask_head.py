@@ -14,7 +14,7 @@ class MultitaskHeadGate(Gate):
         return s.extras.get("multitask_p_unanswerable")
 
 
-MULTITASK_HEAD = register_gate(MultitaskHeadGate(
+register_gate(MultitaskHeadGate(
     "multitask_head", "P(unanswerable) from the causal LM's own answerability head (multitask)",
     0.5, "above", "seed: \"Multi-task learning: Jointly train for question answering and "
     "answerability classification\"",

@@ -13,7 +13,7 @@ class NoAnswerProbGate(Gate):
         return s.p_no_answer
 
 
-NO_ANSWER_PROB = register_gate(NoAnswerProbGate(
+register_gate(NoAnswerProbGate(
     "no_answer_prob", "the model's own probability of replying with the abstention text",
     # no seed number exists. 0.5 is roughly where greedy decoding abstains: above it every
     # abstention token's conditional probability is above 0.5, so greedy picks the abstention

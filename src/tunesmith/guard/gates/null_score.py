@@ -13,7 +13,7 @@ class NullScoreGate(Gate):
         return s.null_diff
 
 
-NULL_SCORE = register_gate(NullScoreGate(
+register_gate(NullScoreGate(
     "null_score", "extractive QA: null ([CLS]) score minus the best span score",
     0.0, "above", "SQuAD 2.0: answer when the best span beats the null score",
     tasks=("extractive_qa",), rank=10))

@@ -17,7 +17,7 @@ class PerplexityGate(Gate):
         return math.exp(min(nll, 50.0))
 
 
-PERPLEXITY = register_gate(PerplexityGate(
+register_gate(PerplexityGate(
     "perplexity", "perplexity of the generated answer",
     150.0, "above", "seed: \"Block outputs with high token uncertainty (>150 perplexity)\"",
     tasks=("causal_lm",), rank=70))

@@ -16,7 +16,7 @@ class RejectionHeadGate(Gate):
         return has_rejection_head or task == "answerability"  # the head is the answerability model
 
 
-REJECTION_HEAD = register_gate(RejectionHeadGate(
+register_gate(RejectionHeadGate(
     "rejection_head", "P(unanswerable) from the rejection head (an encoder classifier)",
     0.5, "above", "seed: \"Add rejection head: Secondary classifier predicting answerability\"",
     rank=20))
