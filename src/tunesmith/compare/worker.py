@@ -24,7 +24,7 @@ import torch
 from tunesmith.compare.forgetting import probe_scores
 from tunesmith.config import MethodConfig, load_config
 from tunesmith.methods import METHODS
-from tunesmith.pipeline.run import _quiet_libraries
+from tunesmith.pipeline.run import quiet_libraries
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
 
-    _quiet_libraries()
+    quiet_libraries()
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -95,17 +95,17 @@ def _model_at(loc: Loc, root: type[BaseModel] = RunConfig) -> type[BaseModel] | 
         field = current.model_fields.get(part)
         if field is None:
             return None
-        current = _unwrap_model(field.annotation)
+        current = unwrap_model(field.annotation)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _unwrap_model(annotation: Any) -> Any:
+def unwrap_model(annotation: Any) -> Any:
     """``list[X]``, ``X | None`` → ``X`` where X is a model."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     if get_origin(annotation) is not None or get_args(annotation):
         for arg in get_args(annotation):
-            found = _unwrap_model(arg)
+            found = unwrap_model(arg)
             if found is not None:
                 return found
     return None

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from tunesmith.config.load import _unwrap_model
+from tunesmith.config.load import unwrap_model
 from tunesmith.config.run import RunConfig
 
 
@@ -31,7 +31,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
-        sub = _unwrap_model(field.annotation)
+        sub = unwrap_model(field.annotation)
         if sub is not None:
             nested.append((key, sub))
             continue
@@ -56,11 +56,11 @@ def render_reference() -> str:
         "",
     ]
     top = [f"| `{n}` | `{_type_name(f.annotation)}` | {_default(f)} | {f.description or ''} |"
-           for n, f in RunConfig.model_fields.items() if _unwrap_model(f.annotation) is None]
+           for n, f in RunConfig.model_fields.items() if unwrap_model(f.annotation) is None]
     lines += ["## Top level", "", "| key | type | default | meaning |",
               "| --- | --- | --- | --- |", *top, ""]
     for name, field in RunConfig.model_fields.items():
-        sub = _unwrap_model(field.annotation)
+        sub = unwrap_model(field.annotation)
         if sub is None:
             continue
         doc = (sub.__doc__ or "").strip().splitlines()[0] if sub.__doc__ else ""

@@ -308,7 +308,7 @@ STAGES: tuple[Stage, ...] = (
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """tunesmith's Rich bars report progress; the libraries' own tqdm bars would interleave."""
     import datasets
     import transformers
@@ -341,7 +341,7 @@ def run_pipeline(
     if until not in STAGE_NAMES:
         raise UnknownNameError(f"unknown stage {until!r}; stages: {', '.join(STAGE_NAMES)}")
     console = console or Console()
-    _quiet_libraries()
+    quiet_libraries()
     run_dir = config.run_dir
     outcome: dict[str, str] = {}
     for stage in STAGES:

@@ -46,7 +46,7 @@ def default_clock() -> str:
     return "cpu" if torch.get_num_threads() == 1 else "wall"
 
 
-def _now(clock: str) -> float:
+def clock_now(clock: str) -> float:
     return time.process_time() if clock == "cpu" else time.perf_counter()
 
 
@@ -114,11 +114,11 @@ class BlockTimer:
         fn()  # warm-up: allocator, kernels' first-call setup
         per_call = []
         for _ in range(self.rounds):
-            n, start = 0, _now(self.clock)
+            n, start = 0, clock_now(self.clock)
             while True:
                 fn()
                 n += 1
-                elapsed = _now(self.clock) - start
+                elapsed = clock_now(self.clock) - start
                 if elapsed >= self.min_seconds and n >= 2:
                     break
             per_call.append(elapsed / n)

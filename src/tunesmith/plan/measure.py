@@ -70,16 +70,16 @@ def _gemm_flops(seconds: float = 1.0) -> float:
     times use (tunesmith.plan.cpu_time.default_clock)."""
     import torch
 
-    from tunesmith.plan.cpu_time import _now, default_clock  # deferred: imports torch
+    from tunesmith.plan.cpu_time import clock_now, default_clock  # deferred: imports torch
 
     clock = default_clock()
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     a @ b
-    n, start = 0, _now(clock)
-    while _now(clock) - start < seconds:
+    n, start = 0, clock_now(clock)
+    while clock_now(clock) - start < seconds:
         a @ b
         n += 1
-    return 2 * 1024**3 * n / (_now(clock) - start)
+    return 2 * 1024**3 * n / (clock_now(clock) - start)
 
 
 def _worker(spec: MeasureSpec) -> dict[str, Any]:
