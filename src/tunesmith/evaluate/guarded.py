@@ -31,6 +31,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import default_gates, gated_predictions
 from tunesmith.guard.gates import GATES, Signals
 from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
+from tunesmith.guard.stages import load_thresholds
 from tunesmith.inference import load_predictor
 from tunesmith.metrics.abstention import abstention_scores, coverage_risk
 from tunesmith.metrics.squad_v2 import (
@@ -192,8 +193,6 @@ def ablation(config: RunConfig, examples: Sequence[SquadExample], signals: Seque
 def evaluate_guarded(config: RunConfig, run_dir: Path,
                      console: Console | None = None) -> dict[str, dict[str, Any]]:
     """Score each model of ``eval.compare`` through the guard; writes eval/metrics.json."""
-    from tunesmith.guard.stages import load_thresholds  # deferred: imports matplotlib
-
     layout = RunLayout(run_dir)
     records, source = load_eval_records(config, layout)
     examples = [SquadExample(r.id, r.references) for r in records]

@@ -31,7 +31,7 @@ class Guard:
     """The tuned model of a run behind its gates, with the thresholds calibration chose."""
 
     def __init__(self, config: RunConfig, run_dir: Path | None = None, label: str = "tuned"):
-        # deferred: importing these loads safetensors, torch, transformers, matplotlib
+        # deferred: importing these loads safetensors, torch, transformers
         from tunesmith.guard.signals import SimilarityModel, load_rejection_head
         from tunesmith.guard.stages import load_thresholds
         from tunesmith.inference import load_predictor

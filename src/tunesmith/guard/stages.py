@@ -18,7 +18,6 @@ from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import calibrate, default_gates
 from tunesmith.metrics.squad_v2 import SquadExample
-from tunesmith.report.plots import reliability_png
 from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -76,6 +75,8 @@ def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[st
 
 
 def _reliability_png(calibration: dict[str, Any], path: Path) -> None:
+    from tunesmith.report.plots import reliability_png  # deferred: imports matplotlib
+
     png = reliability_png({k: v["reliability"] for k, v in calibration.items()})
     if png is not None:
         with atomic_open(path, "wb") as f:
