@@ -21,6 +21,7 @@ records into other batches (more, smaller optimizer steps), so the epoch's runni
 even where the trained models agree; the held-out loss is the like-for-like number.
 
     python bench/bench_sft_vs_trl.py [--records 96] [--heldout 48] [--repeats 1]
+        [--paths trl,tunesmith[,trl-seed1,tunesmith-unpacked]]
         [--out bench/results/sft_vs_trl.json]
 """
 
@@ -57,14 +58,15 @@ MODEL = "smollm2-135m-instruct"
 LORA = {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}
 
 
-def run_config(output: Path) -> RunConfig:
+def run_config(output: Path, seed: int = 0, shared_context: bool | str = "auto") -> RunConfig:
     return RunConfig.model_validate({
-        "name": "bench", "output_dir": str(output), "seed": 0,
+        "name": "bench", "output_dir": str(output), "seed": seed,
         "model": {"name": MODEL},
         "data": {"sources": [{"path": str(output)}]},  # unused: the records are written directly
         "method": {"name": "lora", **LORA},
         "train": {"epochs": 1, "batch_size": 8, "max_length": 512, "learning_rate": 1e-3,
-                  "logging_steps": 1, "save_total_limit": 1},
+                  "logging_steps": 1, "save_total_limit": 1,
+                  "shared_context": shared_context},
     })
 
 
@@ -93,7 +95,7 @@ def heldout_loss(model: Any, tokenizer: Any, records: list[QARecord], config: Ru
 
 def hand_tuned_trl(base: str, records: list[QARecord], config: RunConfig, out: Path,
                    heldout: list[QARecord]) -> dict[str, Any]:
-    set_seed(0)
+    set_seed(config.seed)
     tokenizer = load_tokenizer(base)
     model = load_causal_lm(base, dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
@@ -103,7 +105,8 @@ def hand_tuned_trl(base: str, records: list[QARecord], config: RunConfig, out: P
                      warmup_steps=0.05, bf16=False, fp16=False, use_cpu=True,
                      gradient_checkpointing=False, completion_only_loss=True,
                      include_num_input_tokens_seen="non_padding", logging_steps=1,
-                     save_strategy="no", report_to="none", disable_tqdm=True, seed=0)
+                     save_strategy="no", report_to="none", disable_tqdm=True,
+                     seed=config.seed)
     trainer = SFTTrainer(model=model, args=args,
                          train_dataset=Dataset.from_list(to_examples(records, config.guard)),
                          processing_class=tokenizer)
@@ -135,13 +138,31 @@ def tunesmith_path(base: str, records: list[QARecord], config: RunConfig, out: P
             if "global_step" in m else None, "reasons": result.reasons}
 
 
+# key -> (label, function, run_config settings). The two extra rows tell the levers apart: TRL
+# with another seed (the held-out loss's run-to-run spread from data order and LoRA's start),
+# and tunesmith without shared-context packing (the same batches as TRL's length grouping).
+PATHS: dict[str, tuple[str, Any, dict[str, Any]]] = {
+    "trl": ("hand-tuned TRL", hand_tuned_trl, {}),
+    "trl-seed1": ("hand-tuned TRL, seed 1", hand_tuned_trl, {"seed": 1}),
+    "tunesmith": ("tunesmith", tunesmith_path, {}),
+    "tunesmith-unpacked": ("tunesmith, shared context off", tunesmith_path,
+                           {"shared_context": False}),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=96)
     parser.add_argument("--heldout", type=int, default=48)
+    parser.add_argument("--paths", default="trl,tunesmith",
+                        help="comma-separated, of: " + ", ".join(PATHS))
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "sft_vs_trl.json")
     args = parser.parse_args()
+    unknown = sorted(set(args.paths.split(",")) - set(PATHS))
+    if unknown or not {"trl", "tunesmith"} <= set(args.paths.split(",")):
+        parser.error(f"--paths: {', '.join(unknown) or 'trl and tunesmith are needed'}; "
+                     f"choose from {', '.join(PATHS)}")
     if not SAMPLE.exists():
         raise SystemExit(f"{SAMPLE}: the SQuAD 2.0 sample is missing")
     everything = import_squad(SAMPLE).records
@@ -153,9 +174,10 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     load_before = os.getloadavg()
     for repeat in range(args.repeats):
-        for name, fn in (("hand-tuned TRL", hand_tuned_trl), ("tunesmith", tunesmith_path)):
+        for key in args.paths.split(","):
+            name, fn, settings = PATHS[key]
             with tempfile.TemporaryDirectory() as tmp:
-                result = fn(base, records, run_config(Path(tmp)), Path(tmp), heldout)
+                result = fn(base, records, run_config(Path(tmp), **settings), Path(tmp), heldout)
             result.update(path=name, repeat=repeat)
             rows.append(result)
             print(f"{name:16s} repeat {repeat}: {result['tokens_per_second']:7.1f} tokens/s "
@@ -163,6 +185,10 @@ def main() -> None:
                   f"{result['seconds']:.1f} s), train loss {result['train_loss']:.4f}, "
                   f"held-out loss {result['heldout_loss']:.4f}",
                   flush=True)
+    others = {r["path"]: r for r in rows if r["path"] not in ("hand-tuned TRL", "tunesmith")}
+    for label, row in others.items():
+        print(f"  {label}: {row['tokens_per_second']:.1f} tokens/s, held-out loss "
+              f"{row['heldout_loss']:.4f}")
     trl = [r for r in rows if r["path"] == "hand-tuned TRL"]
     ours = [r for r in rows if r["path"] == "tunesmith"]
     ratio = (sum(r["tokens_per_second"] for r in ours) / len(ours)) / \
