@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import ValidationError
 
+from tunesmith.config.data import DataConfig
 from tunesmith.config.data_gen import AugmentConfig, GenerateConfig
 from tunesmith.data.augment import AUGMENTERS
 from tunesmith.data.formats import EXPORTERS, IMPORTERS
@@ -28,9 +29,10 @@ def test_the_planner_sizes_every_registered_method_and_no_other() -> None:
 
 def test_the_config_takes_every_registered_generator_and_suggests_the_nearest() -> None:
     for name in GENERATORS.names():
-        assert GenerateConfig(generator=name).generator == name
-    with pytest.raises(ValidationError, match="did you mean 'rules'"):
-        GenerateConfig(generator="rulse")
+        assert DataConfig(generate=GenerateConfig(generator=name)).generate.generator == name
+    with pytest.raises(ValidationError, match="did you mean 'rules'") as error:
+        DataConfig.model_validate({"generate": {"generator": "rulse"}})
+    assert error.value.errors()[0]["loc"] == ("generate", "generator")
 
 
 def test_every_registry_has_members_with_unique_names() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import difflib
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tunesmith.config.base import Section
 from tunesmith.config.data_gen import AugmentConfig, GenerateConfig, MixConfig
@@ -58,3 +60,23 @@ class DataConfig(Section):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     balance: BalanceConfig = Field(default_factory=BalanceConfig)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered_generator(cls, data: Any, handler: Any) -> DataConfig:
+        """``generate.generator`` names a registered generator (the nearest one suggested).
+        The registry is looked up when a config is validated, as ``method.name``'s is; here,
+        not in ``GenerateConfig``, because the generators import that section themselves."""
+        config: DataConfig = handler(data)
+        from tunesmith.data.generate import GENERATORS  # see docs/architecture.md
+
+        name = config.generate.generator
+        if name not in GENERATORS:
+            close = difflib.get_close_matches(name, GENERATORS.names(), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
+                type=PydanticCustomError(
+                    "unknown_generator", "unknown generator; {hint}known: {known}",
+                    {"hint": hint, "known": ", ".join(GENERATORS.names())}),
+                loc=("generate", "generator"), input=name)])
+        return config

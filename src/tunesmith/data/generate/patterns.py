@@ -20,7 +20,7 @@ from tunesmith.data.generate.base import GENERATORS, span_record, spread
 from tunesmith.data.schema import QARecord
 
 if TYPE_CHECKING:
-    from tunesmith.config.data import GenerateConfig
+    from tunesmith.config.data_gen import GenerateConfig
 
 _LOWER_FIRST = {"The", "A", "An", "Each", "Every", "Its", "Their", "All", "Any", "No"}
 _PRONOUNS = {"it", "this", "that", "these", "those", "they", "there", "he", "she", "we", "you"}

@@ -40,7 +40,7 @@ from tunesmith.data.schema import QARecord
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
 
-    from tunesmith.config.data import GenerateConfig
+    from tunesmith.config.data_gen import GenerateConfig
 
 _SUBJ = {"nsubj", "nsubjpass"}
 _SLOTS = {"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "oprd"}
