@@ -53,6 +53,10 @@ class HFGenerateConfig(Section):
         0.0, ge=0, le=2, description="0: greedy decoding; above 0: sampling."
     )
     batch_size: int = Field(4, ge=1, description="Prompts generated at once.")
+    # seed: "Generate 10 QA pairs from this context ... Include 2 unanswerable questions"
+    unanswerable_per_context: int = Field(
+        2, ge=0, description="Unanswerable questions asked for per context (the prompt's M)."
+    )
 
 
 class GenerateConfig(Section):

@@ -54,3 +54,20 @@ def test_replies_are_parsed_leniently_and_validated_strictly() -> None:
         parse_pairs('{"pairs": [{"answer": "7420"}]}')
     with pytest.raises(InvalidReply, match="no JSON"):
         parse_pairs("I cannot help with that.")
+
+
+def test_the_prompt_asks_for_the_hf_sections_own_unanswerable_count(model_dir: Path) -> None:
+    config = GenerateConfig(generator="hf", per_context=3,
+                            hf=HFGenerateConfig(model=str(model_dir), unanswerable_per_context=5))
+    generator = make_generator(config)
+    assert isinstance(generator, HFGenerator)
+    asked: list[str] = []
+
+    def complete(prompts: list[str], texts: list[str]) -> list[str]:
+        asked.extend(prompts)
+        return ['{"pairs": []}' for _ in prompts]
+
+    generator.model.complete = complete  # type: ignore[method-assign]
+    generator.generate(Context("d#0", "d", 0, TEXTS[0]), limit=3)
+    assert "Generate 8 QA pairs" in asked[0] and "Include 5 unanswerable" in asked[0]
+    assert config.llm.unanswerable_per_context == 2  # the llm section's stays its own

@@ -101,7 +101,7 @@ class HFGenerator:
     def generate_batch(
         self, contexts: Sequence[Context], limit: int, on_done: Callable[[int], None] | None = None
     ) -> list[list[QARecord]]:
-        m = self.config.llm.unanswerable_per_context
+        m = self.config.hf.unanswerable_per_context
         prompts = [qa_prompt(c.text, limit + m, m) for c in contexts]
         replies = self.model.complete(prompts, [c.text for c in contexts])
         out: list[list[QARecord]] = []

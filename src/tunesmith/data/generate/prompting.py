@@ -1,12 +1,12 @@
 """What the model-backed generators (``llm``, ``hf``) ask for, and how a reply is checked.
 
 seed: "Generate 10 QA pairs from this context: [Your Text Here] Include 2 unanswerable
-questions". The prompt is the seed's, with N (``data.generate.per_context``) and M
-(``data.generate.llm.unanswerable_per_context``), plus the JSON shape the reply must take. A
-reply is parsed (code fences and text around the JSON are tolerated), validated against
-:class:`QAPairs`, and each pair becomes a record only if its answer is an exact span of the
-context (or null: an unanswerable question on this context); anything else is rejected with
-the reason.
+questions". The prompt is the seed's, with N (``data.generate.per_context``) and M (the
+generator's own ``unanswerable_per_context``: ``data.generate.llm`` or ``data.generate.hf``),
+plus the JSON shape the reply must take. A reply is parsed (code fences and text around the
+JSON are tolerated), validated against :class:`QAPairs`, and each pair becomes a record only if
+its answer is an exact span of the context (or null: an unanswerable question on this
+context); anything else is rejected with the reason.
 """
 
 from __future__ import annotations
