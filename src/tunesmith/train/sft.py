@@ -114,6 +114,7 @@ class SFTTrainer(TrlSFTTrainer):
         self.computed_tokens = 0  # tokens the shared-context batches ran (records hold more)
         self._resumed_counters: dict[str, Any] | None = None
         self.add_callback(_RestoreCountersCallback(self))
+        self.add_callback(_SaveAfterEpochEvaluation())
 
     # -- resuming after a kill -----------------------------------------------------------------
     # The Trainer restores weights, optimizer, scheduler, RNG and data order from a checkpoint,
@@ -255,6 +256,30 @@ class _RestoreCountersCallback(TrainerCallback):
     def on_train_begin(self, args: TrainingArguments, state: TrainerState,
                        control: TrainerControl, **kwargs: Any) -> None:
         self.trainer.restore_counters()
+
+
+class _SaveAfterEpochEvaluation(TrainerCallback):
+    """A checkpoint due at an epoch's last step is written after that epoch's evaluation.
+
+    The Trainer saves at the step's end, then evaluates at the epoch's end: a run resumed from
+    that checkpoint skipped the evaluation (one eval row fewer in metrics.jsonl) and restored
+    the RNG state from before it, so its weights differed from an uninterrupted run's in the
+    last bits (measured: 5.582129 against 5.582161 train loss; mid-epoch checkpoints matched).
+    """
+
+    def __init__(self) -> None:
+        self.deferred = False
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState,
+                    control: TrainerControl, **kwargs: Any) -> None:
+        epoch_end = state.epoch is not None and float(state.epoch).is_integer()
+        if control.should_save and epoch_end and args.eval_strategy == "epoch":
+            control.should_save, self.deferred = False, True
+
+    def on_epoch_end(self, args: TrainingArguments, state: TrainerState,
+                     control: TrainerControl, **kwargs: Any) -> None:
+        if self.deferred:  # the epoch's evaluation runs first, in the same call
+            control.should_save, self.deferred = True, False
 
 
 class StepHooksCallback(TrainerCallback):

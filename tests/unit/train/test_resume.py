@@ -33,10 +33,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, facts: list[str]) -> Path
 
 
 def _config(tmp_path: Path) -> Any:
-    # 2 steps an epoch: a checkpoint every step, a log every 2, so the checkpoint of step 5
-    # holds a loss not yet logged
+    # 2 steps an epoch: a checkpoint every step (all kept), a log every 2, an evaluation at
+    # each epoch's end; step 5's checkpoint holds a loss not yet logged, step 4's ends an epoch
     text = ("name: t\ndata:\n  sources:\n    - {path: docs/}\ntrain:\n  max_steps: 6\n"
-            "  batch_size: 2\n  max_length: 512\n  logging_steps: 4\n  learning_rate: 1.0e-2\n")
+            "  batch_size: 2\n  max_length: 512\n  logging_steps: 4\n  learning_rate: 1.0e-2\n"
+            "  save_total_limit: 6\n")
     return parse_config(text, tmp_path / "t.yaml")
 
 
@@ -50,8 +51,9 @@ def _log(train_dir: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stopped_after", [4, 5])
 def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(
-        tiny_base: str, data_dir: Path, tmp_path: Path) -> None:
+        stopped_after: int, tiny_base: str, data_dir: Path, tmp_path: Path) -> None:
     from tunesmith.train.sft import train_sft
 
     config = _config(tmp_path)
@@ -60,12 +62,14 @@ def test_resuming_from_a_checkpoint_gives_the_uninterrupted_result(
 
     train_dir = tmp_path / "stopped"
     train_sft(config, tiny_base, data_dir, train_dir)
-    # as if killed after step 5's checkpoint: the later checkpoint and the adapter never made
-    shutil.rmtree(train_dir / "checkpoints" / "checkpoint-6")
+    # as if killed after that step's checkpoint: the later ones and the adapter never made
+    for step in range(stopped_after + 1, 7):
+        shutil.rmtree(train_dir / "checkpoints" / f"checkpoint-{step}")
     shutil.rmtree(train_dir / "adapter")
     resumed = train_sft(config, tiny_base, data_dir, train_dir)
 
-    assert resumed.resumed_from is not None and resumed.resumed_from.endswith("checkpoint-5")
+    assert resumed.resumed_from is not None
+    assert resumed.resumed_from.endswith(f"checkpoint-{stopped_after}")
     assert _results(resumed.metrics) == _results(whole.metrics)  # train_loss included
     assert resumed.metrics["train_loss"] > 0
     assert _log(train_dir) == _log(tmp_path / "whole")
