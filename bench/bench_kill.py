@@ -10,6 +10,9 @@
 - **the reference**: one uninterrupted run first; its wall time T.
 - **a trial**: start ``tunesmith run`` in its own process group, ``SIGKILL`` the group at a
   time drawn uniformly from [0, T) (``random.Random(seed)``), then run it again to the end.
+  On a shared machine a run's time follows the load: a run that ends before its kill time
+  is recorded as ``finished``, its time becomes T, and another point is drawn, until
+  ``--trials`` runs were killed.
   The stage killed is read from the run folder at the kill: the first stage without its
   manifest (``startup`` before the data stage's folder exists, ``report`` after eval's
   manifest).
@@ -178,6 +181,7 @@ def trial(work: Path, index: int, at: float, reference: dict[str, Any]) -> dict[
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < at and proc.poll() is None:
         time.sleep(0.01)
+    ran = time.perf_counter() - t0
     finished_first = proc.poll() is not None
     stage = "finished" if finished_first else stage_at(run)
     checkpoints = sorted(p.name for p in (run / "train" / "checkpoints").glob("checkpoint-*"))
@@ -190,7 +194,7 @@ def trial(work: Path, index: int, at: float, reference: dict[str, Any]) -> dict[
     diff = differences(reference, final(run)) if rc == 0 else ["the rerun failed"]
     resumed = next((line.split("checkpoints/")[-1] for line in out.splitlines()
                     if line.startswith("resuming from")), None)
-    return {"trial": index, "kill_at_s": round(at, 2), "stage": stage,
+    return {"trial": index, "kill_at_s": round(at, 2), "ran_s": round(ran, 2), "stage": stage,
             "checkpoints_at_kill": checkpoints, "rerun_s": round(seconds, 1),
             "completed": rc == 0, "matched": not diff, "differences": diff[:5],
             "resumed_from": resumed, "invalid_files": invalid, "leftovers": leftovers}
@@ -245,18 +249,24 @@ def main() -> None:
     reference = final(work / "reference" / "runs" / "kill")
     print(f"reference: {total:.1f} s uninterrupted")
     rng = random.Random(args.seed)
-    points = [rng.uniform(0.0, total) for _ in range(args.trials)]
-    trials = []
-    for index, at in enumerate(points, start=1):
+    trials: list[dict[str, Any]] = []
+    expected = total
+    while sum(t["stage"] != "finished" for t in trials) < args.trials \
+            and len(trials) < 3 * args.trials:
+        index = len(trials) + 1
+        at = rng.uniform(0.0, expected)
         result = trial(work, index, at, reference)
         trials.append(result)
+        if result["stage"] == "finished":  # the machine got faster: its time is the new T
+            expected = result["ran_s"]
         print(f"trial {index}: killed in {result['stage']} at {at:.1f} s; completed "
               f"{result['completed']}, matched {result['matched']}", flush=True)
         if not args.work:
             shutil.rmtree(work / f"trial-{index:02d}", ignore_errors=True)
 
     stages = Counter(t["stage"] for t in trials)
-    summary = {"trials": len(trials), "by_stage": dict(stages),
+    summary = {"trials": len(trials), "killed": len(trials) - stages["finished"],
+               "by_stage": dict(stages),
                "completed": sum(t["completed"] for t in trials),
                "matched": sum(t["matched"] for t in trials),
                "with_invalid_files": sum(bool(t["invalid_files"]) for t in trials),
