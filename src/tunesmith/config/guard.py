@@ -8,7 +8,7 @@ instead of the defaults).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -77,11 +77,13 @@ class GuardConfig(Section):
         "information is missing or contradictory.",
         description="The system message; '{abstain}' is replaced by abstain_text.",
     )
-    no_answer_threshold: float | None = Field(
-        None, gt=0, lt=1, description="Causal LM: abstain only when the model's probability of "
+    no_answer_threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["auto"] | None = Field(
+        None, description="Causal LM: abstain only when the model's probability of "
         "its whole abstention reply is at least this (0.5: when abstaining is likelier than "
         "any answer); a greedy abstention below it is generated again with the abstention's "
-        "first token suppressed. null: greedy decoding decides alone.")
+        "first token suppressed. auto: the eval stage chooses it per model on the validation "
+        "split (the highest F1 there; eval/no_answer_threshold.json), and answer, serve and "
+        "decide use that choice. null: greedy decoding decides alone.")
     gates: list[str] | None = Field(
         None,
         description="Gates applied at inference (registered names, see docs/guard.md); "

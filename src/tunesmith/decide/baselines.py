@@ -21,6 +21,7 @@ from tunesmith.config import RunConfig
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.evaluate.harness import score_predictions
+from tunesmith.guard.no_answer import no_answer_threshold
 from tunesmith.inference import Generation, Predictor, generate
 from tunesmith.metrics.overlap import bleu, mean_words, rouge_l
 from tunesmith.utils.layout import RunLayout
@@ -95,7 +96,7 @@ def answer(predictor: Predictor, prompts: Sequence[str], config: RunConfig, max_
     return generate(predictor.model, predictor.tokenizer, prompts, max_new_tokens,
                     batch_size or config.decide.batch_size,
                     abstain_text=guard.abstain_text if abstain else None,
-                    no_answer_threshold=guard.no_answer_threshold if abstain else None,
+                    no_answer_threshold=no_answer_threshold(guard, predictor) if abstain else None,
                     description=description, console=console)
 
 

@@ -30,6 +30,7 @@ from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import default_gates, gated_predictions
 from tunesmith.guard.gates import GATES, Signals
+from tunesmith.guard.no_answer import calibrate_for_eval
 from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
 from tunesmith.guard.stages import load_thresholds
 from tunesmith.inference import load_predictor
@@ -202,6 +203,7 @@ def evaluate_guarded(config: RunConfig, run_dir: Path,
     rows: list[dict[str, Any]] = []
     for label in config.eval.compare:
         predictor = load_predictor(config, layout, label)
+        calibrate_for_eval(config, layout, predictor, console)  # guard.no_answer_threshold: auto
         rejection = head if label == "tuned" else None
         saved = load_thresholds(run_dir, label)
         if saved is None:

@@ -21,6 +21,14 @@ from rich.console import Console
 from tunesmith.config import GuardConfig, RunConfig
 from tunesmith.data.schema import QARecord
 from tunesmith.evaluate.guarded import load_eval_records
+from tunesmith.guard.no_answer import (
+    AUTO,
+    FALLBACK_THRESHOLD,
+    NoAnswerCalibration,
+    as_squad_prediction,
+    calibrate_for_eval,
+    no_answer_threshold,
+)
 from tunesmith.inference import Predictor, generate_answers, load_predictor
 from tunesmith.metrics.abstention import abstention_scores
 from tunesmith.metrics.squad_v2 import (
@@ -34,17 +42,6 @@ from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
 from tunesmith.utils.layout import RunLayout
 from tunesmith.utils.text import normalize_context
 
-ABSTAIN_MARKERS = ("INSUFFICIENT_CONTEXT",)
-
-
-def as_squad_prediction(text: str, guard: GuardConfig) -> str:
-    """The abstention text (or an empty answer) becomes SQuAD's no-answer prediction ''."""
-    stripped = text.strip()
-    markers = (guard.abstain_text, *ABSTAIN_MARKERS)
-    if not normalize_answer(stripped) or any(m in stripped for m in markers):
-        return ""
-    return stripped
-
 
 def answer_records(predictor: Predictor, records: Sequence[QARecord], config: RunConfig,
                    console: Console | None = None) -> list[str]:
@@ -53,7 +50,7 @@ def answer_records(predictor: Predictor, records: Sequence[QARecord], config: Ru
                                [r.context for r in records], config.guard.system_message(),
                                config.eval.max_new_tokens, config.eval.batch_size,
                                abstain_text=config.guard.abstain_text,
-                               no_answer_threshold=config.guard.no_answer_threshold,
+                               no_answer_threshold=no_answer_threshold(config.guard, predictor),
                                console=console)
     return [a.text for a in answers]
 
@@ -62,6 +59,16 @@ def answer_records(predictor: Predictor, records: Sequence[QARecord], config: Ru
 class ModelScore:
     metrics: dict[str, Any]
     rows: list[dict[str, Any]]
+
+
+def _threshold_source(config: RunConfig, chosen: NoAnswerCalibration | None) -> str:
+    value = config.guard.no_answer_threshold
+    if chosen is not None:
+        return (f"{chosen.split} ({chosen.questions} questions, F1 {chosen.f1:.2f} against "
+                f"{chosen.f1_at_fallback:.2f} at {FALLBACK_THRESHOLD})")
+    if value == AUTO:
+        return f"fallback {FALLBACK_THRESHOLD} (no validation records)"
+    return "config" if value is not None else "none: greedy decoding decides"
 
 
 def context_excerpt(context: str, limit: int = 300) -> str:
@@ -108,10 +115,14 @@ def evaluate_run(config: RunConfig, run: RunLayout | Path,
     all_rows: list[dict[str, Any]] = []
     for label in config.eval.compare:
         predictor = load_predictor(config, layout, label)
+        chosen = calibrate_for_eval(config, layout, predictor, console)  # with auto
         answers = answer_records(predictor, records, config, console)
+        threshold = no_answer_threshold(config.guard, predictor)
         del predictor  # one model in memory at a time
         score = score_predictions(records, answers, config.guard, label)
-        results[label] = {**score.metrics, "eval_set": source}
+        results[label] = {**score.metrics, "eval_set": source,
+                          "no_answer_threshold": threshold,
+                          "no_answer_threshold_from": _threshold_source(config, chosen)}
         all_rows.extend(score.rows)
     write_jsonl_atomic(layout.predictions, all_rows)
     write_json_atomic(layout.eval_metrics, results)

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from tunesmith.config import RunConfig
 from tunesmith.guard.gates import Signals
+from tunesmith.guard.no_answer import no_answer_threshold
 from tunesmith.inference import Predictor, generate_answers, inference_device
 from tunesmith.inference.encoder import (
     TASK_FILE,
@@ -89,7 +90,8 @@ def compute_signals(
                                    max_new_tokens or config.eval.max_new_tokens,
                                    config.eval.batch_size,
                                    scores=True, abstain_text=g.abstain_text,
-                                   no_answer_threshold=g.no_answer_threshold, console=console)
+                                   no_answer_threshold=no_answer_threshold(g, predictor),
+                                   console=console)
         for s, answer in zip(signals, answers, strict=True):
             s.answer, s.token_probs = answer.text, answer.token_probs
             s.p_no_answer = answer.p_no_answer

@@ -34,6 +34,7 @@ from tunesmith.methods.saved import (
     saved_method,
 )
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
+from tunesmith.utils.io import read_json
 from tunesmith.utils.layout import RunLayout
 
 BASE = "base"
@@ -48,6 +49,9 @@ class Predictor:
     tokenizer: Any
     label: str  # "base" | "tuned" | a method's name (compare)
     head: Any = None  # causal LM: the multitask answerability head, if trained
+    # guard.no_answer_threshold: auto: the threshold the eval stage chose for this model on
+    # validation (eval/no_answer_threshold.json), None before any choice
+    no_answer_threshold: float | None = None
 
 
 def inference_device() -> torch.device:
@@ -157,7 +161,21 @@ def load_predictor(
                                         (weights / "tokenizer_config.json").is_file()) else base
     tokenizer = load_tokenizer(tokenizer_source, revision=config.model.revision,
                                trust_remote_code=config.model.trust_remote_code)
-    return Predictor("causal_lm", model, tokenizer, label, head)
+    return Predictor("causal_lm", model, tokenizer, label, head,
+                     _chosen_no_answer_threshold(config, layout, label))
+
+
+def _chosen_no_answer_threshold(config: RunConfig, layout: RunLayout | None,
+                                label: str) -> float | None:
+    """With ``guard.no_answer_threshold: auto``, the threshold the eval stage chose for
+    ``label`` (``tunesmith.guard.no_answer``), if it ran."""
+    if config.guard.no_answer_threshold != "auto" or layout is None:
+        return None
+    path = layout.no_answer_thresholds
+    if not path.is_file():
+        return None
+    chosen = read_json(path).get(label)
+    return float(chosen["threshold"]) if isinstance(chosen, dict) else None
 
 
 def _layout(layout: RunLayout | None) -> RunLayout:

@@ -148,6 +148,9 @@ def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     layout = RunLayout(run_dir)
     inputs = {"train/adapter": _hash_if_exists(layout.adapter),
               "base_model": layout.base_model(), **_guard_inputs(config, run_dir)}
+    if config.guard.no_answer_threshold == "auto":  # chosen on the validation split
+        split = config.guard.calibrate.split
+        inputs[f"data/{split}.jsonl"] = _hash_if_exists(layout.split(split))
     if layout.decision.exists():  # `tunesmith decide` ran: eval checks it against the outcome
         inputs["decide/decision.json"] = sha256_tree(layout.decision)
     if config.eval.dataset:  # hashed by _guard_inputs; the split is then not read
@@ -302,7 +305,7 @@ STAGES: tuple[Stage, ...] = (
           ("thresholds.json", "calibration.json", "reliability.png"),
           _guard_stage_inputs, _run_guard),
     Stage("eval", ("model", "eval", "guard"),
-          ("metrics.json", "predictions.jsonl", "forgetting.json"),
+          ("metrics.json", "predictions.jsonl", "forgetting.json", "no_answer_threshold.json"),
           _eval_inputs, _run_eval_and_check),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)

@@ -175,6 +175,11 @@ class RunLayout:
         return self.eval_dir / "predictions.jsonl"
 
     @property
+    def no_answer_thresholds(self) -> Path:
+        """``guard.no_answer_threshold: auto``: the threshold chosen per model on validation."""
+        return self.eval_dir / "no_answer_threshold.json"
+
+    @property
     def forgetting_json(self) -> Path:
         """The forgetting probe of base and tuned (``tunesmith.forgetting``)."""
         return self.eval_dir / "forgetting.json"

@@ -1,0 +1,107 @@
+"""``guard.no_answer_threshold: auto``: the threshold chosen per model on the validation split."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tunesmith.config import ConfigError, RunConfig, parse_config
+from tunesmith.data.formats.squad import import_squad
+from tunesmith.data.schema import write_records
+from tunesmith.evaluate.harness import evaluate_run
+from tunesmith.guard.no_answer import (
+    FALLBACK_THRESHOLD,
+    choose_threshold,
+    no_answer_threshold,
+)
+from tunesmith.inference import load_predictor
+from tunesmith.pipeline.run import _eval_inputs
+from tunesmith.utils.layout import RunLayout
+
+CONTEXT = "The broker listens on port 7420 by default. It was released in March 2021."
+SQUAD = {"version": "v2.0", "data": [{"title": "Broker", "paragraphs": [{
+    "context": CONTEXT,
+    "qas": [
+        {"id": "q1", "question": "Which port does the broker listen on?", "is_impossible": False,
+         "answers": [{"text": "7420", "answer_start": CONTEXT.index("7420")}]},
+        {"id": "q2", "question": "When was it released?", "is_impossible": False,
+         "answers": [{"text": "March 2021", "answer_start": CONTEXT.index("March 2021")}]},
+        {"id": "q3", "question": "Who founded the broker?", "is_impossible": True,
+         "answers": [], "plausible_answers": [{"text": "broker", "answer_start": 4}]},
+    ]}]}]}
+
+
+def test_the_threshold_with_the_best_f1_lies_between_the_two_kinds() -> None:
+    # answerable questions (answered correctly) at p 0.6 and 0.7, unanswerable ones at 0.8, 0.9:
+    # abstaining from 0.75 up is right everywhere; 0.5 would abstain on all four
+    p = [0.6, 0.7, 0.8, 0.9]
+    threshold, f1 = choose_threshold(p, [True] * 4, [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0])
+    assert threshold == pytest.approx(0.75) and f1 == 1.0
+    # only greedy abstentions can abstain: an answer stays an answer whatever its p
+    threshold, f1 = choose_threshold(p, [False, False, True, True], [1.0, 1.0, 0.0, 0.0],
+                                     [0.0, 0.0, 1.0, 1.0])
+    assert threshold < 0.8 and f1 == 1.0
+
+
+def test_ties_go_to_the_threshold_nearest_one_half_and_no_abstention_keeps_the_fallback() -> None:
+    # every cut gives the same F1 (the answers are wrong either way): the one nearest 0.5
+    threshold, _ = choose_threshold([0.2, 0.5, 0.9], [True] * 3, [0.0] * 3, [0.0] * 3)
+    assert threshold == pytest.approx((0.2 + 0.5) / 2)
+    assert choose_threshold([0.3], [False], [1.0], [0.0]) == (FALLBACK_THRESHOLD, 1.0)
+    with pytest.raises(ValueError, match="one value of each"):
+        choose_threshold([0.3], [True, False], [1.0], [0.0])
+
+
+HEAD = "name: x\ndata: {sources: [{path: docs}]}\n"
+
+
+def test_auto_is_valid_config_and_anything_else_names_the_key() -> None:
+    config = parse_config(HEAD + "guard: {no_answer_threshold: auto}\n")
+    assert config.guard.no_answer_threshold == "auto"
+    assert no_answer_threshold(config.guard) == FALLBACK_THRESHOLD  # before any calibration
+    assert no_answer_threshold(parse_config(HEAD).guard) is None
+    for bad in ("sometimes", 1.5, 0):
+        with pytest.raises(ConfigError, match="no_answer_threshold"):
+            parse_config(HEAD + f"guard: {{no_answer_threshold: {bad}}}\n")
+
+
+def _config(tmp_path: Path, threshold: str | float | None) -> RunConfig:
+    return RunConfig.model_validate({
+        "name": "auto", "output_dir": str(tmp_path / "runs"),
+        "data": {"sources": [{"path": str(tmp_path)}], "split": {"val": 0.2, "test": 0.0}},
+        "guard": {"no_answer_threshold": threshold},
+        "eval": {"compare": ["base"], "max_new_tokens": 3, "batch_size": 2,
+                 "dataset": str(tmp_path / "human.json")},
+    })
+
+
+def test_eval_chooses_on_validation_records_and_later_readers_get_the_choice(
+        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
+    (tmp_path / "human.json").write_text(json.dumps(SQUAD), encoding="utf-8")
+    config = _config(tmp_path, "auto")
+    run = RunLayout(run_with_base(config.run_dir))
+    # no validation records yet: the fallback, said so
+    metrics = evaluate_run(config, run)["base"]
+    assert metrics["no_answer_threshold"] == FALLBACK_THRESHOLD
+    assert metrics["no_answer_threshold_from"].startswith("fallback")
+    assert not run.no_answer_thresholds.exists()
+    write_records(run.val_jsonl, import_squad(tmp_path / "human.json").records)
+    metrics = evaluate_run(config, run)["base"]
+    chosen = json.loads(run.no_answer_thresholds.read_text())["base"]
+    assert chosen["split"] == "val" and chosen["questions"] == 3
+    assert 0.0 < chosen["threshold"] < 1.0 and 0.0 <= chosen["f1"] <= 100.0
+    assert metrics["no_answer_threshold"] == chosen["threshold"]
+    assert metrics["no_answer_threshold_from"].startswith("val (3 questions")
+    # answer, serve and decide load the model through load_predictor, which reads the choice
+    predictor = load_predictor(config, run, "base")
+    assert predictor.no_answer_threshold == chosen["threshold"]
+    assert no_answer_threshold(config.guard, predictor) == chosen["threshold"]
+    # the eval stage re-runs when the validation split changes
+    assert "data/val.jsonl" in _eval_inputs(config, run.root)
+    fixed = _config(tmp_path, 0.7)
+    assert "data/val.jsonl" not in _eval_inputs(fixed, run.root)
+    assert load_predictor(fixed, run, "base").no_answer_threshold is None
+    assert evaluate_run(fixed, run)["base"]["no_answer_threshold_from"] == "config"
