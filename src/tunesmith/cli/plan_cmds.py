@@ -21,7 +21,7 @@ from tunesmith.cli.common import (
 )
 from tunesmith.pipeline import run_pipeline
 from tunesmith.plan.lr_finder import run_lr_find
-from tunesmith.plan.planner import plan_for_config
+from tunesmith.plan.planner import Plan, plan_for_config
 from tunesmith.plan.report import EstimateRequest, print_estimate, run_estimate
 from tunesmith.utils.layout import RunLayout
 
@@ -37,30 +37,29 @@ def plan(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> No
     (writes runs/<name>/plan/plan.json; `tunesmith train` fills 'auto' values from it)."""
     cfg = load_run_config(config, set_)
 
-    def body() -> dict[str, Any]:
+    def body() -> Plan:
         _ensure_data(cfg, as_json)
         return plan_for_config(cfg)
 
     result = guarded(body)
     if as_json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result.to_dict(), indent=2))
         return
-    hw = result["hardware"]
-    table = Table(title=f"plan for '{cfg.name}': {result['n_train']} training examples, "
-                  f"{hw['label']} ({hw['memory_gib']} GiB)")
+    hw = result.hardware
+    table = Table(title=f"plan for '{cfg.name}': {result.n_train} training examples, "
+                  f"{hw.label} ({round(hw.memory_gib, 2)} GiB)")
     for col in ("hyperparameter", "value", "source", "rule"):
         table.add_column(col, overflow="fold")
-    for d in result["decisions"]:
-        value = "off" if d["value"] is None else f"{d['value']:.4g}" if isinstance(
-            d["value"], float) else str(d["value"])
-        if d["source"] != "plan" and d["suggested"] not in (None, d["value"]):
-            value += f"  (rule: {d['suggested']:.4g})" if isinstance(
-                d["suggested"], float) else f"  (rule: {d['suggested']})"
-        table.add_row(d["name"], value, d["source"], d["rule"])
+    for d in result.decisions:
+        value = "off" if d.value is None else f"{d.value:.4g}" if isinstance(
+            d.value, float) else str(d.value)
+        if d.source != "plan" and d.suggested not in (None, d.value):
+            value += f"  (rule: {d.suggested:.4g})" if isinstance(
+                d.suggested, float) else f"  (rule: {d.suggested})"
+        table.add_row(d.name, value, d.source, d.rule)
     console.print(table)
-    mem = result["memory"]
-    console.print(f"estimated peak memory: {mem['peak_memory_gib']:.3f} GiB "
-                  f"(at the {mem['peak_phase']}); wrote {RunLayout.of(cfg).plan_json}")
+    console.print(f"estimated peak memory: {result.memory.peak:.3f} GiB "
+                  f"(at the {result.memory.phase}); wrote {RunLayout.of(cfg).plan_json}")
 
 
 # ------------------------------------------------------------------------------ estimate

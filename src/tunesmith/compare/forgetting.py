@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunesmith.config.auto import is_auto
 from tunesmith.utils.io import atomic_open, write_json_atomic, write_text_atomic
 
 OFF = ["train.forgetting.curriculum.enabled=false", "train.forgetting.ewc.enabled=false",
@@ -70,6 +71,11 @@ def probe_scores(predictor: Any, config: Any, out_dir: Path) -> dict[str, Any]:
     return result.scores()
 
 
+def _written(value: Any) -> str:
+    """A config value as the header shows it: ``2e-04``, or ``auto`` (the plan's)."""
+    return "auto (the plan's)" if is_auto(value) else f"{value:g}"
+
+
 def forgetting_meta(config: Any, max_steps: int) -> dict[str, Any]:
     """The shared budget and the probe's size, in words, for the table's header."""
     # deferred: importing it loads safetensors, torch, transformers
@@ -80,8 +86,8 @@ def forgetting_meta(config: Any, max_steps: int) -> dict[str, Any]:
     return {
         "budget": (f"Same data, seed ({config.seed}) and budget for every row: {max_steps} "
                    f"optimizer steps of {t.batch_size} examples at learning rate "
-                   f"{t.learning_rate:g} (replayed examples join the training split; the steps "
-                   "stay the same)"),
+                   f"{_written(t.learning_rate)} (replayed examples join the training split; "
+                   "the steps stay the same)"),
         "probe": (f"Forgetting probe: perplexity on {p['passages']} passages of general prose, "
                   f"{p['instructions']} verifiable instructions (replies up to "
                   f"{p['max_new_tokens']} tokens), {p['questions']} closed-book questions"),

@@ -7,10 +7,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from tunesmith.config.auto import Auto
 from tunesmith.config.base import Section
 
 FolderKind = Literal["md", "txt", "html", "pdf", "jsonl"]
-SourceKind = Literal["auto", "md", "txt", "html", "pdf", "jsonl", "squad"]
+SourceKind = Auto[Literal["md", "txt", "html", "pdf", "jsonl", "squad"]]
 
 
 class SourceConfig(Section):

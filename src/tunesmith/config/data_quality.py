@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from tunesmith.config.auto import Auto
 from tunesmith.config.base import Section
 
 Kind = Literal["answerable", "unanswerable", "adversarial", "multihop", "ambiguous"]
@@ -49,7 +50,7 @@ class QualityConfig(Section):
         ["answerable", "adversarial", "multihop", "ambiguous"],
         description="Kinds the similarity filter applies to (an unanswerable mismatch is "
         "meant to be off-topic); every kind is scored for the report.")
-    pii_scan: Literal["auto", "off", "report", "drop"] = Field(
+    pii_scan: Auto[Literal["off", "report", "drop"]] = Field(
         "auto", description="Scan the final records (Presidio) for personal data that "
         "redaction should have removed (types data.pii replaces with the placeholder): "
         "'report' counts findings, 'drop' also rejects the records, 'auto' reports when "
@@ -104,7 +105,7 @@ class BalanceConfig(Section):
         "adversarial for the ambiguous class).")
     max_drop: float = Field(
         0.3, ge=0, le=1, description="Balancing drops at most this share of a split.")
-    tokenizer: str = Field(
+    tokenizer: Auto[str] = Field(
         "auto", description="Tokenizer for the length analysis: 'auto' (the model's, when it "
         "can be loaded; for the built-in model after its stage has run), 'estimate' (4 "
         "characters per token), or a tokenizer name/path.")

@@ -14,6 +14,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tunesmith.config.auto import is_auto_field
 from tunesmith.config.run import RunConfig
 from tunesmith.errors import TunesmithError
 
@@ -150,6 +151,21 @@ def _describe(err: Mapping[str, Any], lines: Mapping[Loc, int], path: Path | Non
     return f"{where}'{key}': {err['msg']}{got_text}"
 
 
+def _auto_branches_folded(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """An ``Auto[T]`` key fails as a union, one error per branch (``train.epochs.float``,
+    ``train.epochs.literal['auto']``): keep the ``T`` branch's error, at the key itself."""
+    out: list[Mapping[str, Any]] = []
+    for err in errors:
+        loc: Loc = tuple(err["loc"])
+        model = _model_at(loc[:-2]) if len(loc) >= 2 else None
+        if model is not None and isinstance(loc[-2], str) and is_auto_field(model, loc[-2]):
+            if loc[-1] == "literal['auto']":
+                continue
+            err = {**err, "loc": loc[:-1], "msg": f"{err['msg']}, or 'auto'"}
+        out.append(err)
+    return out
+
+
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Apply ``key.path=value`` overrides; values are parsed as YAML (``1e-4`` → float)."""
     for item in overrides:
@@ -216,7 +232,8 @@ def parse_config(text: str, path: Path | None = None, overrides: Sequence[str] =
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
         overridden = _override_locs(overrides)
-        problems = [_describe(err, lines, path, overridden) for err in exc.errors()]
+        problems = [_describe(err, lines, path, overridden)
+                    for err in _auto_branches_folded(exc.errors())]
         raise ConfigError(problems, path) from None
     config._base_dir = (path.parent if path else Path.cwd()).resolve()
     _check_output_dir(config, lines, path, _override_locs(overrides))

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from tunesmith.config.auto import Auto
 from tunesmith.config.base import Section
 
 
@@ -80,11 +81,11 @@ class LrFindConfig(Section):
 class PlanConfig(Section):
     """What the planner plans for, and how it searches."""
 
-    hardware: str = Field(
+    hardware: Auto[str] = Field(
         "auto", description="'auto': this machine (its GPU, or the CPU); or a GPU from the "
         "catalog (a100-80gb, h100, rtx4090, ...: `tunesmith estimate --help`) to plan for.")
     gpus: int = Field(1, ge=1, description="GPUs to plan for.")
-    distributed: Literal["auto", "ddp", "zero2", "zero3", "fsdp"] = Field(
+    distributed: Auto[Literal["ddp", "zero2", "zero3", "fsdp"]] = Field(
         "auto", description="How `tunesmith train --nproc N` spreads training over processes: "
         "'ddp' (torchrun; gloo on a CPU), 'zero2'/'zero3' (DeepSpeed) or 'fsdp' (through "
         "accelerate launch and the planner's config files); 'auto': DDP on a CPU, else the "

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from tunesmith.config.auto import AutoMark
 from tunesmith.config.load import unwrap_model
 from tunesmith.config.run import RunConfig
 
 
 def _type_name(annotation: Any) -> str:
+    if get_origin(annotation) is Annotated:  # a constrained type: the constraint is described
+        annotation = get_args(annotation)[0]
     text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
     text = text or str(annotation)
     return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def _field_type(field: FieldInfo) -> str:
+    """The field's type as written: ``Auto[float]`` for ``float | Literal['auto']``."""
+    if not any(isinstance(m, AutoMark) for m in field.metadata):  # not Auto[...]
+        return _type_name(field.annotation)
+    inner = [a for a in get_args(field.annotation) if a != Literal["auto"]]
+    return f"Auto[{' | '.join(_type_name(a) for a in inner)}]"
 
 
 def _default(field: Any) -> str:
@@ -36,7 +48,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             nested.append((key, sub))
             continue
         description = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{key}` | `{_type_name(field.annotation)}` | {_default(field)} "
+        rows.append(f"| `{key}` | `{_field_type(field)}` | {_default(field)} "
                     f"| {description} |")
     for key, sub in nested:
         is_list = "list[" in str(model.model_fields[key.rsplit('.', 1)[-1]].annotation)
@@ -53,9 +65,11 @@ def render_reference() -> str:
         "Unknown keys are errors. Relative data paths resolve against the config file;",
         "`output_dir` against the working directory. Override any key with "
         "`--set key.path=value`.",
+        "`Auto[T]`: a `T`, or `auto` for tunesmith to decide (the planner, or the trainer on the "
+        "machine that trains); the config keeps `auto`, the decision goes into a resolved copy.",
         "",
     ]
-    top = [f"| `{n}` | `{_type_name(f.annotation)}` | {_default(f)} | {f.description or ''} |"
+    top = [f"| `{n}` | `{_field_type(f)}` | {_default(f)} | {f.description or ''} |"
            for n, f in RunConfig.model_fields.items() if unwrap_model(f.annotation) is None]
     lines += ["## Top level", "", "| key | type | default | meaning |",
               "| --- | --- | --- | --- |", *top, ""]

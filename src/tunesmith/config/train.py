@@ -2,58 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, NonNegativeFloat, PositiveFloat
 
+from tunesmith.config.auto import Auto, is_auto
 from tunesmith.config.base import Section
 from tunesmith.config.forgetting import ForgettingConfig
 
-# keys that accept 'auto' (the planner's rules fill them; see tunesmith.plan.hparams)
-AUTO_FIELDS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
-               "weight_decay", "label_smoothing", "early_stopping_patience",
-               "early_stopping_min_delta")
+# the keys whose 'auto' the planner fills before training (its rules: tunesmith.plan.hparams);
+# the other Auto keys (precision, gradient_checkpointing, shared_context) are decided by the
+# trainer on the machine that trains (train/hardware.py, train/sft.py)
+PLANNED_KEYS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
+                "weight_decay", "label_smoothing", "early_stopping_patience",
+                "early_stopping_min_delta")
+
+Count = Annotated[int, Field(ge=1)]
+Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
 class TrainConfig(Section):
     """Supervised fine-tuning (TRL's SFTTrainer) settings."""
 
-    # 'auto' on one of these leaves the default in place and marks the key for the planner,
-    # which fills it before training (docs/planning.md); the field types stay numeric
-    _auto: set[str] = PrivateAttr(default_factory=set)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _take_auto(cls, data: Any, handler: Any) -> TrainConfig:
-        auto: set[str] = set()
-        if isinstance(data, dict):
-            auto = {k for k in AUTO_FIELDS if data.get(k) == "auto"}
-            data = {k: v for k, v in data.items() if k not in auto}
-        config: TrainConfig = handler(data)
-        config._auto = config._auto | auto
-        return config
-
     @property
-    def auto_keys(self) -> set[str]:
-        """Keys written as 'auto': the planner fills them."""
-        return set(self._auto)
+    def planned_autos(self) -> set[str]:
+        """The planner's keys written as 'auto': the planner fills them (docs/planning.md)."""
+        return {k for k in PLANNED_KEYS if is_auto(getattr(self, k))}
 
-    epochs: float = Field(
-        3, gt=0, description="Passes over the training split; 'auto': the plan's rule.")
+    epochs: Auto[PositiveFloat] = Field(
+        3.0, description="Passes over the training split; 'auto': the plan's rule.")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many steps.")
-    learning_rate: float = Field(
-        2e-4, gt=0, description="Peak learning rate; 'auto': lr-find's suggestion or the plan's.")
-    batch_size: int = Field(
-        8, ge=1, description="Per-device batch size; 'auto': the largest that fits (plan).")
-    gradient_accumulation_steps: int = Field(
-        1, ge=1, description="Steps whose gradients add up before an update; 'auto': to reach "
+    learning_rate: Auto[PositiveFloat] = Field(
+        2e-4, description="Peak learning rate; 'auto': lr-find's suggestion or the plan's.")
+    batch_size: Auto[Count] = Field(
+        8, description="Per-device batch size; 'auto': the largest that fits (plan).")
+    gradient_accumulation_steps: Auto[Count] = Field(
+        1, description="Steps whose gradients add up before an update; 'auto': to reach "
         "plan.target_effective_batch."
     )
     max_length: int = Field(512, ge=16, description="Longest training sequence, in tokens.")
     group_by_length: bool = Field(
         True, description="Batch records of similar length together (transformers' "
         "LengthGroupedSampler): less padding to compute, the same records every epoch.")
-    shared_context: bool | Literal["auto"] = Field(
+    shared_context: Auto[bool] = Field(
         "auto", description="Compute each context once for all the records asked about it: "
         "their common prefix once, each record's question and answer as a branch under a 4-D "
         "attention mask (train.packing; the same loss, about half the tokens on generated "
@@ -64,25 +55,25 @@ class TrainConfig(Section):
         "cosine", description="Learning-rate schedule after warmup."
     )
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="Share of steps for linear warmup.")
-    weight_decay: float = Field(
-        0.0, ge=0, description="AdamW weight decay; 'auto': by data size (plan).")
-    label_smoothing: float = Field(
-        0.0, ge=0, lt=1, description="Label smoothing of the training loss (causal LM "
+    weight_decay: Auto[NonNegativeFloat] = Field(
+        0.0, description="AdamW weight decay; 'auto': by data size (plan).")
+    label_smoothing: Auto[Fraction] = Field(
+        0.0, description="Label smoothing of the training loss (causal LM "
         "workflow; 0: off); the validation loss stays the plain cross-entropy. 'auto': by "
         "data size (plan; seed: 0.2 under 5k examples, 0.1 over 50k).")
-    early_stopping_patience: float | None = Field(
-        None, gt=0, description="Stop when the validation loss has not improved for this many "
+    early_stopping_patience: Auto[PositiveFloat | None] = Field(
+        None, description="Stop when the validation loss has not improved for this many "
         "epochs (the validation split is scored at every checkpoint, the best checkpoint is "
         "restored at the end); null: off. 'auto': the plan's (seed: 4).")
-    early_stopping_min_delta: float = Field(
-        0.0, ge=0, description="Smallest fall of the validation loss that counts as an "
+    early_stopping_min_delta: Auto[NonNegativeFloat] = Field(
+        0.0, description="Smallest fall of the validation loss that counts as an "
         "improvement for early stopping. 'auto': the plan's (seed: 0.005).")
     # seed: "Clip norms: global_norm=1.0"
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
-    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
+    precision: Auto[Literal["fp32", "fp16", "bf16"]] = Field(
         "auto", description="'auto': bf16 on a GPU that supports it, else fp16 on GPU, fp32 on CPU."
     )
-    gradient_checkpointing: bool | Literal["auto"] = Field(
+    gradient_checkpointing: Auto[bool] = Field(
         "auto", description="'auto': on for a GPU, off on CPU, where it only costs time."
     )
     # consumer hardware (docs/training.md): each a switch whose effect `tunesmith compare` measures

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.plan.catalog import get_gpu
 from tunesmith.plan.compute import estimate_time
 from tunesmith.plan.cost import cost_usd
@@ -41,11 +42,10 @@ def _catalog(config: RunConfig) -> Path | None:
 def training_cost(config: RunConfig, n_train: int, tokens_per_example: float) -> dict[str, Any]:
     """The planner's GPU-hours for training on ``n_train`` examples, and their price."""
     key = config.decide.cost.train_gpu or (
-        config.plan.hardware if config.plan.hardware != "auto" else A100)
+        config.plan.hardware if not is_auto(config.plan.hardware) else A100)
     gpu = get_gpu(key, _catalog(config))
     hardware = Hardware("cuda", gpu.memory_gib, gpu.bf16, gpu.label)
-    plan = build_plan(config, n_train, hardware)
-    chosen = {d["name"]: d["value"] for d in plan["decisions"]}
+    chosen = build_plan(config, n_train, hardware).chosen()
     setup = setup_for(config, hardware, batch_size=int(chosen["batch_size"]))
     epochs = float(chosen["epochs"])
     tokens = n_train * epochs * tokens_per_example

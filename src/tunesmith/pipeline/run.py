@@ -254,43 +254,43 @@ def _numbers(metrics: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _plan_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     """Values left at 'auto' come from the plan: a new plan section or lr-find result retrains."""
-    if not config.train.auto_keys:
+    if not config.train.planned_autos:
         return {}
     inputs = {"plan": sha256_json(config.plan.model_dump(mode="json"))}
     found = RunLayout(run_dir).lr_find_json
-    if "learning_rate" in config.train.auto_keys and found.exists():
+    if "learning_rate" in config.train.planned_autos and found.exists():
         inputs["plan/lr_find.json"] = sha256_tree(found)
     return inputs
 
 
 def _run_train_planned(config: RunConfig, run_dir: Path, console: Console) -> dict[str, Any]:
-    """The plan (tunesmith.plan) fills the train values left at 'auto', then training runs;
-    the manifest records every planned value with its rule."""
+    """The plan (tunesmith.plan) fills the train values left at 'auto' in a resolved copy of
+    the config, which training runs with; the manifest records every planned value with its
+    rule."""
     from tunesmith.errors import TunesmithError
-    from tunesmith.plan.planner import apply_plan, plan_for_config
+    from tunesmith.plan.planner import plan_for_config, planned_values, resolve_plan
 
+    autos = config.train.planned_autos
     if getattr(config.model, "task", "causal_lm") != "causal_lm":
-        if config.train.auto_keys:
+        if autos:
             raise TunesmithError(
-                f"train: {', '.join(sorted(config.train.auto_keys))} set to 'auto', which the "
+                f"train: {', '.join(sorted(autos))} set to 'auto', which the "
                 f"planner fills for causal LMs only; model.task {config.model.task!r} needs "
                 "numbers there (`tunesmith plan` shows the seed's rules for reference)")
         return _run_train(config, run_dir, console)
     try:
         plan = plan_for_config(config)
     except TunesmithError as exc:
-        if config.train.auto_keys:
+        if autos:
             raise
         console.print(f"  train: no plan ({exc}); every train value is set")
         return _run_train(config, run_dir, console)
-    planned = apply_plan(config, plan)
-    for d in plan["decisions"]:
-        if d["source"] == "plan" and d["name"] in config.train.auto_keys:
-            console.print(f"  train: {d['name']} = {d['value']} (plan: {d['rule']})")
-    details = _run_train(planned, run_dir, console)
-    details["plan"] = {d["name"]: {"value": d["value"], "source": d["source"], "rule": d["rule"]}
-                       for d in plan["decisions"]}
-    details["plan_memory_gib"] = plan["memory"]["peak_memory_gib"]
+    for d in planned_values(config, plan):
+        console.print(f"  train: {d.name} = {d.value} (plan: {d.rule})")
+    details = _run_train(resolve_plan(config, plan), run_dir, console)
+    details["plan"] = {d.name: {"value": d.value, "source": d.source, "rule": d.rule}
+                       for d in plan.decisions}
+    details["plan_memory_gib"] = round(plan.memory.peak, 3)
     return details
 
 

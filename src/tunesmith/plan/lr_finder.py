@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import or_default
 from tunesmith.data.schema import read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.plan.schedules import SCHEDULES, curve
@@ -159,7 +160,8 @@ def run_lr_find(config: RunConfig, base_model: str, console: Console | None = No
     stepper = Stepper(model, method, learning_rate=lf.start_lr,
                       max_grad_norm=config.train.max_grad_norm)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    batch_size = min(config.train.batch_size, len(examples))
+    # lr-find runs before the plan: a batch size left at 'auto' takes its default here
+    batch_size = min(or_default(config.train, "batch_size"), len(examples))
 
     def stream() -> Any:
         epoch = 0

@@ -1,25 +1,32 @@
 """``tunesmith plan``: the run's hyperparameters and memory estimate, each value with its rule,
-written to ``runs/<name>/plan/plan.json``; and :func:`apply_plan`, which fills the ``auto``
-values of the train section before training.
+written to ``runs/<name>/plan/plan.json``; and :func:`resolve_plan`, which returns a new config
+whose planned ``auto`` train values are the plan's (the user's config object is not changed).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig
-from tunesmith.config.train import TrainConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.errors import TunesmithError
 from tunesmith.models.builtin import is_gguf_name
 from tunesmith.plan.catalog import ModelShape, get_gpu, resolve_model, tiny_shape
-from tunesmith.plan.hparams import Hardware, default_learning_rate, plan_hyperparameters
-from tunesmith.plan.memory import GiB, TrainSetup, estimate_memory
+from tunesmith.plan.hparams import (
+    Decision,
+    Hardware,
+    default_learning_rate,
+    plan_hyperparameters,
+)
+from tunesmith.plan.memory import GiB, MemoryEstimate, TrainSetup, estimate_memory
 from tunesmith.plan.methods import profile
 from tunesmith.utils.io import read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
-AUTO_KEYS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
+# the train keys the plan decides (and shows); of these it fills config.train.PLANNED_KEYS
+DECIDED_KEYS = ("epochs", "learning_rate", "batch_size", "gradient_accumulation_steps",
              "weight_decay", "max_grad_norm", "precision", "gradient_checkpointing",
              "label_smoothing", "early_stopping_patience", "early_stopping_min_delta")
 
@@ -70,9 +77,9 @@ def _options(config: RunConfig) -> Any:
 def setup_for(config: RunConfig, hardware: Hardware, batch_size: int | None = None) -> TrainSetup:
     """The estimator's view of the configured training on ``hardware``."""
     t, o = config.train, _options(config)
-    precision = t.precision if t.precision != "auto" else (
+    precision = t.precision if not is_auto(t.precision) else (
         "fp32" if hardware.device == "cpu" else ("bf16" if hardware.bf16 else "fp16"))
-    checkpointing = (t.gradient_checkpointing if t.gradient_checkpointing != "auto"
+    checkpointing = (t.gradient_checkpointing if not is_auto(t.gradient_checkpointing)
                      else hardware.device == "cuda")
     targets = getattr(o, "target_modules", None) or ["q_proj", "v_proj"]
     optimizer = {"paged_adamw": "adamw"}.get(t.optimizer, t.optimizer)
@@ -95,9 +102,9 @@ def _user_and_defaults(config: RunConfig) -> tuple[dict[str, Any], dict[str, Any
     t = config.train
     user: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
-    for key in AUTO_KEYS:
+    for key in DECIDED_KEYS:
         value = getattr(t, key)
-        if key in t.auto_keys or value == "auto":
+        if is_auto(value):
             continue
         (user if key in t.model_fields_set else defaults)[key] = value
     options = _options(config)
@@ -115,9 +122,41 @@ def count_train_examples(run_dir: Path) -> int:
         return sum(1 for line in fh if line.strip())
 
 
-def build_plan(config: RunConfig, n_train: int, hardware: Hardware) -> dict[str, Any]:
-    """The plan as a JSON-ready dict. It writes nothing; it reads one file, the learning-rate
-    finder's result (``plan/lr_find.json``), when ``tunesmith lr-find`` has run."""
+@dataclass(frozen=True)
+class Plan:
+    """The plan: every decision with its rule, and the memory estimate at the chosen batch."""
+
+    n_train: int
+    hardware: Hardware
+    model: ModelShape
+    method: str
+    decisions: tuple[Decision, ...]
+    memory: MemoryEstimate
+
+    def decision(self, name: str) -> Decision:
+        return next(d for d in self.decisions if d.name == name)
+
+    def chosen(self) -> dict[str, Any]:
+        """Each hyperparameter's value (the user's, the default or the rule's)."""
+        return {d.name: d.value for d in self.decisions}
+
+    def to_dict(self) -> dict[str, Any]:
+        """``plan/plan.json`` and ``tunesmith plan --json``."""
+        hw = self.hardware
+        return {
+            "n_train": self.n_train,
+            "hardware": {"device": hw.device, "label": hw.label,
+                         "memory_gib": round(hw.memory_gib, 2), "bf16": hw.bf16},
+            "model": self.model.to_dict(),
+            "method": self.method,
+            "decisions": [d.to_dict() for d in self.decisions],
+            "memory": self.memory.to_dict(),
+        }
+
+
+def build_plan(config: RunConfig, n_train: int, hardware: Hardware) -> Plan:
+    """The plan. It writes nothing; it reads one file, the learning-rate finder's result
+    (``plan/lr_find.json``), when ``tunesmith lr-find`` has run."""
     shape = shape_for(config)
     setup = setup_for(config, hardware)
     user, defaults = _user_and_defaults(config)
@@ -130,16 +169,8 @@ def build_plan(config: RunConfig, n_train: int, hardware: Hardware) -> dict[str,
         lr_found=lr_found)
     chosen = {d.name: d.value for d in decisions}
     final = setup_for(config, hardware, batch_size=int(chosen["batch_size"]))
-    estimate = estimate_memory(shape, final)
-    return {
-        "n_train": n_train,
-        "hardware": {"device": hardware.device, "label": hardware.label,
-                     "memory_gib": round(hardware.memory_gib, 2), "bf16": hardware.bf16},
-        "model": shape.to_dict(),
-        "method": config.method.name,
-        "decisions": [d.to_dict() for d in decisions],
-        "memory": estimate.to_dict(),
-    }
+    return Plan(n_train, hardware, shape, config.method.name, tuple(decisions),
+                estimate_memory(shape, final))
 
 
 def _lr_found(run_dir: Path) -> float | None:
@@ -150,25 +181,28 @@ def _lr_found(run_dir: Path) -> float | None:
     return float(value) if value else None
 
 
-def plan_for_config(config: RunConfig) -> dict[str, Any]:
+def plan_for_config(config: RunConfig) -> Plan:
     """Build the plan for a run whose data exists and write ``plan/plan.json``."""
     plan = build_plan(config, count_train_examples(config.run_dir), detect_hardware(config))
-    write_json_atomic(RunLayout.of(config).plan_json, plan)
+    write_json_atomic(RunLayout.of(config).plan_json, plan.to_dict())
     return plan
 
 
-def apply_plan(config: RunConfig, plan: dict[str, Any]) -> RunConfig:
-    """A copy of ``config`` whose 'auto' train values are the plan's (user values stay)."""
-    auto = config.train.auto_keys
-    changes = {}
-    for d in plan["decisions"]:
-        key = d.get("applied_to") or ""
-        name = key.split(".", 1)[1] if key.startswith("train.") else ""
-        if d["source"] == "plan" and name in auto:
-            changes[name] = d["value"]
-    if not changes:
-        return config
-    train = TrainConfig.model_validate({**config.train.model_dump(), **changes})
+def planned_values(config: RunConfig, plan: Plan) -> list[Decision]:
+    """The plan's decisions that fill a train key the config left at 'auto'."""
+    auto = config.train.planned_autos
+    return [d for d in plan.decisions if d.source == "plan" and d.applied_to is not None
+            and d.applied_to.removeprefix("train.") in auto]
+
+
+def resolve_plan(config: RunConfig, plan: Plan) -> RunConfig:
+    """A new config whose planned 'auto' train values are the plan's; ``config`` itself keeps
+    its 'auto' (the values the user set stay). Precision, gradient checkpointing and shared
+    context stay 'auto' here: the trainer decides them on the machine that trains."""
+    changes = {str(d.applied_to).removeprefix("train."): d.value
+               for d in planned_values(config, plan)}
+    # validated like the user's values (an int epoch count becomes the field's float)
+    train = type(config.train).model_validate({**config.train.model_dump(), **changes})
     resolved = config.model_copy(update={"train": train})
     resolved._base_dir = config.base_dir
     return resolved

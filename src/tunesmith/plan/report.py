@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import or_default
 from tunesmith.errors import TunesmithError
 from tunesmith.plan.advise import largest_models, multi_gpu_strategies, smallest_fitting
 from tunesmith.plan.catalog import get_gpu, resolve_model
@@ -206,7 +207,7 @@ def _measure(req: EstimateRequest, config: RunConfig | None, console: Console) -
         options = {}
     spec = MeasureSpec(
         shape=shape.to_dict(), method=req.method or config.method.name, options=options,
-        batch_size=req.batch_size or config.train.batch_size,
+        batch_size=req.batch_size or or_default(config.train, "batch_size"),  # before the plan
         seq_len=req.seq_len or config.train.max_length,
         gradient_checkpointing=req.gradient_checkpointing, steps=req.steps, seed=config.seed,
         # on a CPU: one core and the process's CPU time, as the block model times it (the

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from tunesmith.config import RunConfig, apply_overrides
 from tunesmith.config import RunConfig as Run
+from tunesmith.config.auto import or_default
 from tunesmith.config.plan import SearchParam
 from tunesmith.data.schema import read_records
 from tunesmith.errors import TunesmithError
@@ -159,24 +160,27 @@ def training_objective(config: RunConfig, base_model: str) -> Objective:
     def objective(trial: optuna.Trial, params: dict[str, Any]) -> float:
         cfg = trial_config(config, params)
         t = cfg.train
+        # the search runs before the plan: a key left at 'auto' takes its default here
+        batch_size: int = or_default(t, "batch_size")
         torch.manual_seed(cfg.seed)
-        steps_per_epoch = math.ceil(len(train_ex) / t.batch_size)
+        steps_per_epoch = math.ceil(len(train_ex) / batch_size)
         if sc.max_steps_per_epoch:
             steps_per_epoch = min(steps_per_epoch, sc.max_steps_per_epoch)
         model, method = prepare_model(load_causal_lm(base_model), cfg.method.name,
                                       cfg.method.options, total_steps=steps_per_epoch * sc.epochs,
                                       tokenizer_path=base_model)
-        stepper = Stepper(model, method, t.learning_rate, weight_decay=t.weight_decay,
+        stepper = Stepper(model, method, or_default(t, "learning_rate"),
+                          weight_decay=or_default(t, "weight_decay"),
                           max_grad_norm=t.max_grad_norm)
         value = math.inf
         for epoch in range(sc.epochs):
-            for i, batch in enumerate(batches(train_ex, t.batch_size, pad, cfg.seed + epoch)):
+            for i, batch in enumerate(batches(train_ex, batch_size, pad, cfg.seed + epoch)):
                 if i >= steps_per_epoch:
                     break
                 loss = stepper.step(batch)
                 if not math.isfinite(loss):
                     raise optuna.TrialPruned(f"the training loss diverged at epoch {epoch}")
-            value = eval_loss(model, val_ex, t.batch_size, pad)
+            value = eval_loss(model, val_ex, batch_size, pad)
             trial.report(value, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned()

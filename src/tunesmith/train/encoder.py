@@ -30,6 +30,7 @@ from torch import nn
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import resolved
 from tunesmith.data.schema import QARecord, read_records
 
 # loading and prediction live in the inference layer; re-exported for existing callers
@@ -215,16 +216,18 @@ def train_encoder_task(
                            "set data.mix.unanswerable above 0")
     model, tokenizer = load_encoder(model_name, task, config.seed)
     g = config.guard
+    train_epochs = resolved(config.train.epochs, "train.epochs")
+    train_lr = resolved(config.train.learning_rate, "train.learning_rate")
     if task == "extractive_qa":
         features = qa_train_features(train_records, tokenizer, config.train.max_length,
                                      g.extractive.doc_stride)
-        epochs, lr = config.train.epochs, config.train.learning_rate
+        epochs, lr = train_epochs, train_lr
         max_steps = config.train.max_steps
     else:
         length = min(config.train.max_length, g.rejection_head.max_length)
         features = classification_features(train_records, tokenizer, length)
-        epochs = g.rejection_head.epochs or config.train.epochs
-        lr = g.rejection_head.learning_rate or config.train.learning_rate
+        epochs = g.rejection_head.epochs or train_epochs
+        lr = g.rejection_head.learning_rate or train_lr
         # the head's own epochs win over train.max_steps (which caps the task model)
         max_steps = None if g.rejection_head.epochs else config.train.max_steps
     model = prepare_with_method(model, config, task)
@@ -233,7 +236,8 @@ def train_encoder_task(
     out_dir.mkdir(parents=True, exist_ok=True)
     # early stopping (train.early_stopping_patience) watches the validation split's loss
     val_features = None
-    if val_records and config.train.early_stopping_patience is not None:
+    if val_records and resolved(config.train.early_stopping_patience,
+                                "train.early_stopping_patience") is not None:
         val_features = (qa_train_features(val_records, tokenizer, config.train.max_length,
                                           g.extractive.doc_stride) if task == "extractive_qa"
                         else classification_features(val_records, tokenizer, length))

@@ -17,6 +17,7 @@ import torch
 from transformers import EarlyStoppingCallback, TrainerCallback
 
 from tunesmith.config import TrainConfig
+from tunesmith.config.auto import is_auto, resolved
 from tunesmith.plan.hparams import save_interval
 from tunesmith.utils.dist import world_size
 
@@ -40,7 +41,7 @@ class HardwareChoice:
 def choose_hardware(train: TrainConfig) -> HardwareChoice:
     cuda = torch.cuda.is_available()
     reasons: list[str] = []
-    if train.precision != "auto":
+    if not is_auto(train.precision):
         precision: Precision = train.precision
         reasons.append(f"precision {precision}: set in the config")
     elif cuda and torch.cuda.is_bf16_supported():
@@ -52,7 +53,7 @@ def choose_hardware(train: TrainConfig) -> HardwareChoice:
     else:
         precision = "fp32"
         reasons.append("precision fp32: on CPU, bf16/fp16 autocast is slower than fp32")
-    if train.gradient_checkpointing != "auto":
+    if not is_auto(train.gradient_checkpointing):
         checkpointing = bool(train.gradient_checkpointing)
         reasons.append(f"gradient checkpointing {'on' if checkpointing else 'off'}: set")
     else:
@@ -68,7 +69,9 @@ def choose_hardware(train: TrainConfig) -> HardwareChoice:
 def steps_per_epoch(n_examples: int, train: TrainConfig) -> int:
     """Optimizer steps in one pass over ``n_examples``: each step takes ``batch_size`` x
     accumulation examples on every process of the run (``tunesmith train --nproc``)."""
-    per_step = train.batch_size * train.gradient_accumulation_steps * world_size()
+    per_step = (resolved(train.batch_size, "train.batch_size")
+                * resolved(train.gradient_accumulation_steps, "train.gradient_accumulation_steps")
+                * world_size())
     return max(1, math.ceil(n_examples / per_step))
 
 
@@ -77,11 +80,12 @@ def shared_training_kwargs(train: TrainConfig, hardware: HardwareChoice, seed: i
     """The ``TrainingArguments`` every tunesmith workflow (SFT, encoders) takes the same way:
     batch, schedule, clipping, precision from the hardware choice, logging and seeds."""
     return {
-        "per_device_train_batch_size": train.batch_size,
-        "gradient_accumulation_steps": train.gradient_accumulation_steps,
+        "per_device_train_batch_size": resolved(train.batch_size, "train.batch_size"),
+        "gradient_accumulation_steps": resolved(train.gradient_accumulation_steps,
+                                                "train.gradient_accumulation_steps"),
         "lr_scheduler_type": train.lr_scheduler,
         "warmup_steps": train.warmup_ratio,
-        "weight_decay": train.weight_decay,
+        "weight_decay": resolved(train.weight_decay, "train.weight_decay"),
         "max_grad_norm": train.max_grad_norm,
         "bf16": hardware.precision == "bf16",
         "fp16": hardware.precision == "fp16",
@@ -126,7 +130,8 @@ def evaluation_plan(train: TrainConfig, n_examples: int, has_eval: bool,
     every = save_steps(n_examples, train)
     saving: dict[str, Any] = {"save_strategy": "steps", "save_steps": every,
                               "save_total_limit": train.save_total_limit}
-    patience = train.early_stopping_patience
+    patience = resolved(train.early_stopping_patience, "train.early_stopping_patience")
+    min_delta = resolved(train.early_stopping_min_delta, "train.early_stopping_min_delta")
     if patience is None or not has_eval:
         kwargs = {"eval_strategy": "epoch" if has_eval else "no",
                   **(saving if checkpoints else {"save_strategy": "no"})}
@@ -136,7 +141,7 @@ def evaluation_plan(train: TrainConfig, n_examples: int, has_eval: bool,
     per_epoch = steps_per_epoch(n_examples, train) / every
     evaluations = max(1, math.ceil(patience * per_epoch - 1e-9))
     callback = EarlyStoppingCallback(early_stopping_patience=evaluations,
-                                     early_stopping_threshold=train.early_stopping_min_delta)
+                                     early_stopping_threshold=min_delta)
     return EvaluationPlan(
         {"eval_strategy": "steps", "eval_steps": every, **saving,
          "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
@@ -145,6 +150,6 @@ def evaluation_plan(train: TrainConfig, n_examples: int, has_eval: bool,
          "restore_callback_states_from_checkpoint": True},
         [callback],
         (f"early stopping: patience {patience:g} epoch(s) = {evaluations} evaluation(s) "
-         f"(every {every} steps), min_delta {train.early_stopping_min_delta:g}; the best "
+         f"(every {every} steps), min_delta {min_delta:g}; the best "
          "checkpoint is restored at the end",),
         evaluations)

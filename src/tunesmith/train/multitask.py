@@ -29,6 +29,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 # the head's module and loading are inference's
+from tunesmith.config.auto import resolved
 from tunesmith.errors import TunesmithError
 from tunesmith.inference.multitask_head import HEAD_CONFIG, HEAD_FILE, AnswerabilityHead
 from tunesmith.utils.io import write_json_atomic
@@ -146,4 +147,5 @@ def build_multitask(config: Any, base_model: str) -> MultitaskLoss | None:
                                trust_remote_code=config.model.trust_remote_code)
     return MultitaskLoss(config.guard.multitask_lambda, config.guard.label_smoothing,
                          abstain_matcher(tokenizer, config.guard.abstain_text),
-                         learning_rate=config.train.learning_rate)
+                         learning_rate=resolved(config.train.learning_rate,
+                                                "train.learning_rate"))

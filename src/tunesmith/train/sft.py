@@ -42,6 +42,7 @@ from trl.trainer.utils import add_fused_lm_head
 from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import resolved
 from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
@@ -311,7 +312,8 @@ def planned_steps(n_examples: int, config: RunConfig) -> int:
     """Optimizer steps the run will take: ``max_steps`` if set, else epochs x steps/epoch."""
     if config.train.max_steps:
         return config.train.max_steps
-    return max(1, math.ceil(config.train.epochs * steps_per_epoch(n_examples, config.train)))
+    epochs = resolved(config.train.epochs, "train.epochs")
+    return max(1, math.ceil(epochs * steps_per_epoch(n_examples, config.train)))
 
 
 def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
@@ -424,7 +426,9 @@ def train_sft(
     train_ds, eval_ds = data.train, data.eval
 
     t = config.train
-    if t.label_smoothing and "deepspeed" in optimizer.kwargs:
+    batch_size = resolved(t.batch_size, "train.batch_size")
+    label_smoothing = resolved(t.label_smoothing, "train.label_smoothing")
+    if label_smoothing and "deepspeed" in optimizer.kwargs:
         raise TunesmithError("train.label_smoothing: TRL does not support label smoothing "
                              "under DeepSpeed (train.offload_optimizer); set one of them off")
     # evaluation, checkpoints (seed: every 1000 steps or 0.3 epoch) and early stopping
@@ -439,17 +443,17 @@ def train_sft(
 
     args = SFTConfig(
         output_dir=str(checkpoint_dir),
-        num_train_epochs=t.epochs,
+        num_train_epochs=resolved(t.epochs, "train.epochs"),
         max_steps=t.max_steps or -1,
-        learning_rate=t.learning_rate,
-        per_device_eval_batch_size=t.batch_size,
+        learning_rate=resolved(t.learning_rate, "train.learning_rate"),
+        per_device_eval_batch_size=batch_size,
         max_length=t.max_length,
         **checkpointing_kwargs(hardware.gradient_checkpointing),
         packing=False,  # measured slower on CPU (DEVELOPERS.md: 203 vs 459 tokens/s)
         train_sampling_strategy="group_by_length" if t.group_by_length and not shared
         else "random",  # a shared-context bin is already one batch of its own
         **schedule.kwargs,  # with save_total_limit
-        label_smoothing_factor=t.label_smoothing,
+        label_smoothing_factor=label_smoothing,
         # shared-context batches count their records' tokens in compute_loss
         include_num_input_tokens_seen="no" if shared else "non_padding",
         **{**shared_training_kwargs(t, hardware, config.seed, data.n_units),
@@ -516,8 +520,8 @@ def train_sft(
     barrier()
     reasons = [*hardware.reasons, shared_why, *data.reasons, *optimizer.reasons,
                *schedule.reasons]
-    if t.label_smoothing:
-        reasons.append(f"label smoothing {t.label_smoothing:g} on the training loss")
+    if label_smoothing:
+        reasons.append(f"label smoothing {label_smoothing:g} on the training loss")
     return TrainResult(adapter_dir, metrics, hardware, resume, reasons)
 
 
@@ -545,7 +549,8 @@ def shared_context_applies(config: RunConfig, hardware: HardwareChoice,
         return False, "shared context off: set in the config"
     blockers = [why for why, blocked in (
         ("the GPU takes TRL's loss (fused LM head)", hardware.device != "cpu"),
-        ("label smoothing reads every position's logits", t.label_smoothing > 0),
+        ("label smoothing reads every position's logits",
+         resolved(t.label_smoothing, "train.label_smoothing") > 0),
         ("an extra loss reads the model's outputs",
          any(_needs_outputs(term) for term in extra_losses or [])),
     ) if blocked]
@@ -570,6 +575,7 @@ def _shared_data(tokenizer: Any, train_records: list[QARecord], val_records: lis
     """Bins of shared-context rows, ``batch_size`` records each; the validation split stays
     one record per row (its loss is scored as the plain path scores it)."""
     t = config.train
+    batch_size = resolved(t.batch_size, "train.batch_size")
     kept: list[tuple[QARecord, TokenizedExample]] = []
     for record, example in zip(train_records, to_examples(train_records, config.guard),
                                strict=True):
@@ -580,8 +586,8 @@ def _shared_data(tokenizer: Any, train_records: list[QARecord], val_records: lis
         raise TunesmithError(f"train.max_length {t.max_length}: every training record's answer "
                              "is cut off; raise it")
     rows = share_prefixes([example for _, example in kept],
-                          [record.context for record, _ in kept], max_branches=t.batch_size)
-    bins = fill_bins(rows, t.batch_size)
+                          [record.context for record, _ in kept], max_branches=batch_size)
+    bins = fill_bins(rows, batch_size)
     val = [e for e in (tokenize_example(tokenizer, x, t.max_length)
                        for x in to_examples(val_records, config.guard)) if e is not None]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -591,7 +597,7 @@ def _shared_data(tokenizer: Any, train_records: list[QARecord], val_records: lis
            f"{computed:,} tokens to compute instead of {record_tokens:,}")
     return TrainingData(
         index_dataset("bin", len(bins)), index_dataset("example", len(val)) if val else None,
-        len(bins) * t.batch_size, SharedPrefixCollator(pad, bins, val),
+        len(bins) * batch_size, SharedPrefixCollator(pad, bins, val),
         # one bin is one batch; TRL neither re-tokenizes nor drops the bins' columns
         {"per_device_train_batch_size": 1, "remove_unused_columns": False,
          "dataset_kwargs": {"skip_prepare_dataset": True}},

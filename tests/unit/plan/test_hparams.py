@@ -17,7 +17,7 @@ from tunesmith.plan.hparams import (
     weight_decay_for,
 )
 from tunesmith.plan.memory import TrainSetup
-from tunesmith.plan.planner import apply_plan, build_plan
+from tunesmith.plan.planner import Plan, build_plan, resolve_plan
 
 SHAPE = ModelShape(name="t", hidden=128, layers=2, heads=4, kv_heads=4, intermediate=384,
                    vocab=1000)
@@ -58,16 +58,23 @@ train: {epochs: auto, learning_rate: 0.001, batch_size: auto,
 
 def test_auto_values_are_filled_and_set_ones_kept(tmp_path: Path) -> None:
     config = parse_config(CONFIG, tmp_path / "tunesmith.yaml")
-    assert config.train.auto_keys == {"epochs", "batch_size", "gradient_accumulation_steps"}
+    assert config.train.planned_autos == {"epochs", "batch_size", "gradient_accumulation_steps"}
     plan = build_plan(config, 1500, Hardware("cpu", 32.0, False, "test"))
-    by_name = {d["name"]: d for d in plan["decisions"]}
-    assert by_name["learning_rate"]["source"] == "user"
-    assert by_name["epochs"]["source"] == "plan" and by_name["epochs"]["value"] == 2
-    assert by_name["weight_decay"]["source"] == "default"  # left unset: the default stays
-    planned = apply_plan(config, plan)
+    assert isinstance(plan, Plan)  # typed; plan.json is its to_dict()
+    assert plan.decision("learning_rate").source == "user"
+    assert plan.decision("epochs").source == "plan" and plan.decision("epochs").value == 2
+    assert plan.decision("weight_decay").source == "default"  # left unset: the default stays
+    assert plan.to_dict()["decisions"][0]["name"] == plan.decisions[0].name
+    planned = resolve_plan(config, plan)
+    assert planned is not config and planned.base_dir == config.base_dir
     assert planned.train.epochs == 2 and planned.train.learning_rate == pytest.approx(1e-3)
     assert planned.train.batch_size * planned.train.gradient_accumulation_steps >= 16
     assert planned.train.weight_decay == 0.0
+    assert planned.train.precision == "auto"  # the trainer decides it on its own machine
+    # the user's config object keeps what the user wrote, and dumps it
+    assert config.train.epochs == "auto" and config.train.batch_size == "auto"
+    dumped = config.model_dump(mode="json")["train"]
+    assert dumped["epochs"] == "auto" and dumped["learning_rate"] == pytest.approx(1e-3)
 
 
 def test_label_smoothing_and_early_stopping_are_applied_from_the_plan(tmp_path: Path) -> None:
@@ -75,24 +82,24 @@ def test_label_smoothing_and_early_stopping_are_applied_from_the_plan(tmp_path: 
                           "auto, label_smoothing: auto, early_stopping_patience: auto,\n"
                           "        early_stopping_min_delta: auto}")
     config = parse_config(text, tmp_path / "tunesmith.yaml")
-    assert {"label_smoothing", "early_stopping_patience"} <= config.train.auto_keys
-    assert config.train.early_stopping_patience is None  # off until the plan fills it
+    assert {"label_smoothing", "early_stopping_patience"} <= config.train.planned_autos
+    assert config.train.early_stopping_patience == "auto"  # until the plan fills it
     plan = build_plan(config, 1500, Hardware("cpu", 32.0, False, "test"))
-    by_name = {d["name"]: d for d in plan["decisions"]}
-    assert by_name["label_smoothing"]["applied_to"] == "train.label_smoothing"
-    assert by_name["early_stopping_patience"]["applied_to"] == "train.early_stopping_patience"
-    planned = apply_plan(config, plan)
+    assert plan.decision("label_smoothing").applied_to == "train.label_smoothing"
+    assert (plan.decision("early_stopping_patience").applied_to
+            == "train.early_stopping_patience")
+    planned = resolve_plan(config, plan)
     assert planned.train.label_smoothing == 0.2  # seed: 0.2 under 5k examples
     assert planned.train.early_stopping_patience == 4
     assert planned.train.early_stopping_min_delta == 0.005
     # left unset: off (the rule's value is shown beside the default), and a user's value wins
     unset = build_plan(parse_config(CONFIG, tmp_path / "tunesmith.yaml"), 1500,
                        Hardware("cpu", 32.0, False, "test"))
-    d = {x["name"]: x for x in unset["decisions"]}["early_stopping_patience"]
-    assert d["source"] == "default" and d["value"] is None and d["suggested"] == 4
+    d = unset.decision("early_stopping_patience")
+    assert d.source == "default" and d.value is None and d.suggested == 4
     user = parse_config(text.replace("label_smoothing: auto", "label_smoothing: 0.05"),
                         tmp_path / "tunesmith.yaml")
-    assert apply_plan(user, build_plan(user, 1500, Hardware("cpu", 32.0, False))
+    assert resolve_plan(user, build_plan(user, 1500, Hardware("cpu", 32.0, False))
                       ).train.label_smoothing == 0.05
 
 
@@ -108,3 +115,13 @@ def test_auto_on_an_encoder_task_is_a_clear_error_before_training(tmp_path: Path
     with pytest.raises(TunesmithError, match=r"learning_rate set to 'auto'.*causal LMs only"):
         _run_train_planned(config, tmp_path / "run", Console(quiet=True))
     assert not (tmp_path / "run").exists()  # nothing was trained or written
+
+
+def test_a_value_left_at_auto_that_reaches_training_names_its_key(tmp_path: Path) -> None:
+    from tunesmith.config.auto import resolved
+    from tunesmith.errors import TunesmithError
+
+    config = parse_config(CONFIG, tmp_path / "tunesmith.yaml")
+    with pytest.raises(TunesmithError, match=r"train\.epochs: 'auto'"):
+        resolved(config.train.epochs, "train.epochs")
+    assert resolved(config.train.learning_rate, "train.learning_rate") == pytest.approx(1e-3)
