@@ -44,7 +44,7 @@ def test_compare_forgetting_writes_the_table_the_plot_and_the_report(tmp_path: P
     config.write_text(CONFIG.format(out=tmp_path / "runs", cache=tmp_path / "cache"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
     done = subprocess.run([sys.executable, "-m", "tunesmith", "compare", str(config),
-                           "--forgetting", "--max-steps", "2", "--json", "-"], cwd=tmp_path,
+                           "--forgetting", "--max-steps", "2", "--json"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = {r["method"]: r for r in json.loads(done.stdout)["rows"]}

@@ -54,6 +54,7 @@ def _root(
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for tunesmith.yaml.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a commented starter tunesmith.yaml."""
     target = directory / "tunesmith.yaml"
@@ -62,6 +63,9 @@ def init(
         raise typer.Exit(1)
     text = resources.files("tunesmith.config").joinpath("starter.yaml").read_text("utf-8")
     write_text_atomic(target, text)
+    if as_json:
+        print(json.dumps({"wrote": str(target)}, indent=2))
+        return
     console.print(f"wrote {target}; next: put documents in {directory / 'docs'} and run "
                   f"`tunesmith run {target}`")
 
@@ -138,12 +142,16 @@ def evaluate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
 
 
 @app.command()
-def report(config: ConfigArg, set_: SetOpt = None) -> None:
+def report(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -> None:
     """Write runs/<name>/report.html from what the run folder holds."""
     from tunesmith.report import write_report  # deferred: imports matplotlib
 
     cfg = load_run_config(config, set_)
-    console.print(f"report: {guarded(lambda: write_report(cfg.run_dir))}")
+    written = guarded(lambda: write_report(cfg.run_dir))
+    if as_json:
+        print(json.dumps({"report": str(written)}, indent=2))
+        return
+    console.print(f"report: {written}")
 
 
 @data_app.command("build")

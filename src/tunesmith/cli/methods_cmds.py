@@ -13,6 +13,7 @@ import typer
 from tunesmith.cli.common import (
     ConfigArg,
     ForceOpt,
+    JsonOpt,
     SetOpt,
     app,
     console,
@@ -32,9 +33,10 @@ def compare(
         "method is full).")] = None,
     max_steps: Annotated[int, typer.Option(
         "--max-steps", min=1, help="Optimizer steps per method (the shared budget).")] = 20,
-    json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Write the rows (one per method) as JSON to this file; '-' prints them "
-        "to stdout (and nothing else).")] = None,
+    as_json: JsonOpt = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the rows (one per method) and the shared budget as JSON to "
+        "this file (the run folder's compare/*.json holds them too).")] = None,
     timeout: Annotated[float, typer.Option(
         "--timeout", min=1, help="Seconds one method may take before it becomes an error row.")
     ] = 3600,
@@ -75,30 +77,26 @@ def compare(
             err_console.print(f"error: --method-set {item!r}: expected METHOD:KEY.PATH=VALUE")
             raise typer.Exit(2)
         own.setdefault(name.strip(), []).append(assignment.strip())
-    to_stdout = json_out is not None and str(json_out) == "-"
-    progress = err_console if to_stdout else console
-    # with --json -, stdout holds the JSON alone: what else writes there (DeepSpeed's logger,
+    progress = err_console if as_json else console
+    # with --json, stdout holds the JSON alone: what else writes there (DeepSpeed's logger,
     # the tiny model's pre-training bar) goes to stderr with the progress
-    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         result = guarded(lambda: compare_methods(config, names, set_ or [], max_steps, timeout,
                                                  progress, jobs, force, own, forgetting))
-    rows = result.rows
-    if json_out is not None:
-        text = json.dumps({"meta": result.meta, "rows": rows}, indent=2)
-        if str(json_out) == "-":
-            print(text)
-            return
-
-        write_text_atomic(json_out, text + "\n")
+    text = json.dumps({"meta": result.meta, "rows": result.rows}, indent=2)
+    if out is not None:
+        write_text_atomic(out, text + "\n")
+    if as_json:
+        print(text)
+        return
     stem = "forgetting" if forgetting else "comparison"
     console.print((result.out_dir / f"{stem}.md").read_text(encoding="utf-8"))
     console.print(f"wrote {result.out_dir}/{stem}.md, .json, .png"
-                  + (f" and {json_out}" if json_out else ""))
+                  + (f" and {out}" if out else ""))
 
 
 @app.command("methods")
-def list_methods(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-                 ) -> None:
+def list_methods(as_json: JsonOpt = False) -> None:
     """List every registered fine-tuning method: family, mergeable, paper."""
     from rich.table import Table
 
