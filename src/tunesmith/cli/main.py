@@ -31,6 +31,7 @@ from tunesmith.models.availability import check_base_model
 from tunesmith.models.builtin import gguf_source
 from tunesmith.pipeline import run_pipeline
 from tunesmith.pipeline.distributed import Launch, train_distributed
+from tunesmith.pipeline.score import score_run
 from tunesmith.utils.io import write_text_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -84,11 +85,13 @@ def validate(config: ConfigArg, set_: SetOpt = None, as_json: JsonOpt = False) -
 
 
 def _run_until(config: Path, set_: list[str] | None, until: str, force: bool,
-               as_json: bool) -> None:
+               as_json: bool, existing_run: bool = False) -> None:
+    """The pipeline up to ``until``; ``existing_run``: the scoring stages alone (``eval``)."""
     cfg = load_run_config(config, set_)
     # with --json, stdout carries only the JSON; progress goes to stderr
     progress = err_console if as_json else console
-    outcome = guarded(lambda: run_pipeline(cfg, until=until, force=force, console=progress))
+    outcome = guarded(lambda: score_run(cfg, force=force, console=progress) if existing_run
+                      else run_pipeline(cfg, until=until, force=force, console=progress))
     result: dict[str, Any] = {"run_dir": str(cfg.run_dir), "stages": outcome}
     metrics_path = RunLayout.of(cfg).eval_metrics
     if until == "eval" and metrics_path.exists():
@@ -136,9 +139,10 @@ def train(
 @app.command("eval")
 def evaluate(config: ConfigArg, set_: SetOpt = None, force: ForceOpt = False,
              as_json: JsonOpt = False) -> None:
-    """Score the base and the tuned model on eval.dataset, else the eval.split split (SQuAD 2.0
-    EM/F1, hallucination and false-abstain rates)."""
-    _run_until(config, set_, "eval", force, as_json)
+    """Score the run's tuned model and the base on eval.dataset, else the eval.split split
+    (SQuAD 2.0 EM/F1, hallucination and false-abstain rates), as they are: unlike `run`, it
+    never builds data, the base model or trains (an error if the run has no trained model)."""
+    _run_until(config, set_, "eval", force, as_json, existing_run=True)
 
 
 @app.command()

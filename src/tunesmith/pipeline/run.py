@@ -335,10 +335,13 @@ def run_pipeline(
     force: bool | Collection[str] = False,
     console: Console | None = None,
     report: bool = True,
+    only: Collection[str] | None = None,
 ) -> dict[str, str]:
     """Run every stage up to ``until``; returns {stage: 'ran' | 'skipped'}.
 
-    ``force``: re-run every stage (True) or the named ones. In a multi-process run
+    ``force``: re-run every stage (True) or the named ones. ``only``: the stages to consider;
+    the others are neither checked nor run (``tunesmith eval`` scores what the run holds). In
+    a multi-process run
     (``tunesmith train --nproc``) every rank runs the stages; the main process alone writes
     the manifests and the report, after the others have finished the stage."""
     if until not in STAGE_NAMES:
@@ -350,6 +353,10 @@ def run_pipeline(
     for stage in STAGES:
         if stage.name == "guard" and until != "guard" and not _guard_in_run(config):
             continue  # causal LM: `tunesmith calibrate` runs it (or guard.calibrate.in_run)
+        if only is not None and stage.name not in only:
+            if stage.name == until:
+                break
+            continue
         stage_dir = RunLayout(run_dir).stage_dir(stage.name)
         expected_hash = config_hash(config, stage.sections)
         inputs = stage.inputs(config, run_dir)
