@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import pytest
 from pydantic import ValidationError
 
+from tunesmith.config import ConfigError, parse_config
 from tunesmith.config.data import DataConfig
 from tunesmith.config.data_gen import AugmentConfig, GenerateConfig
+from tunesmith.config.model import TASKS
 from tunesmith.data.augment import AUGMENTERS
 from tunesmith.data.formats import EXPORTERS, IMPORTERS
 from tunesmith.data.generate import GENERATORS
@@ -64,3 +66,19 @@ def test_a_new_gate_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> None
     assert "echo" not in default_gates("extractive_qa", False)
     signals = Signals("Q?", "context", "answer", extras={"echo": 0.9})
     assert GATES.get("echo").fires(GATES.get("echo").value(signals), 0.5)
+
+
+def test_every_method_declares_the_tasks_it_trains_and_the_config_holds_to_them() -> None:
+    for name in METHODS.names():
+        tasks = METHODS.get(name).tasks
+        assert tasks and set(tasks) <= set(TASKS), name
+    for task in TASKS:  # every task can be trained by some method
+        assert any(task in METHODS.get(n).tasks for n in METHODS.names()), task
+    assert METHODS.get("qlora").tasks == ("causal_lm",)  # its 4-bit base is a causal LM's
+    text = ("name: x\ndata: {sources: [{path: docs}]}\n"
+            "model: {name: all-MiniLM-L6-v2, task: extractive_qa}\nmethod: {name: %s}\n")
+    assert parse_config(text % "lora").method.name == "lora"
+    with pytest.raises(ConfigError, match=r"config:4: 'method.name': method 'qlora' does not "
+                       r"train model.task 'extractive_qa' \(it trains causal_lm\); methods "
+                       r"that do: .*lora"):
+        parse_config(text % "qlora")

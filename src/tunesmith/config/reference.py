@@ -10,6 +10,7 @@ from pydantic_core import PydanticUndefined
 
 from tunesmith.config.auto import AutoMark
 from tunesmith.config.load import unwrap_model
+from tunesmith.config.model import TASKS
 from tunesmith.config.run import RunConfig
 
 
@@ -96,6 +97,8 @@ def _method_options() -> list[str]:
         doc = (cls.Options.__doc__ or "").strip().splitlines()[0] if cls.Options.__doc__ else ""
         rows = _rows(cls.Options, "method.")
         lines += [f"### `name: {name}` ({cls.family})", "", doc, ""]
+        if set(cls.tasks) != set(TASKS):
+            lines += [f"Trains `model.task`: {', '.join(cls.tasks)} only.", ""]
         lines += (["| key | type | default | meaning |", "| --- | --- | --- | --- |", *rows, ""]
                   if rows else ["No keys of its own.", ""])
     return lines

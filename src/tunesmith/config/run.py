@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, model_validator
 
 from tunesmith.config.base import Section
 from tunesmith.config.data import DataConfig
 from tunesmith.config.decide import DecideConfig
 from tunesmith.config.evaluation import EvalConfig
 from tunesmith.config.guard import GuardConfig
-from tunesmith.config.method import MethodConfig
+from tunesmith.config.method import MethodConfig, unsupported_task_error
 from tunesmith.config.model import ModelConfig
 from tunesmith.config.plan import PlanConfig
 from tunesmith.config.serve import ServeConfig
@@ -39,6 +39,14 @@ class RunConfig(Section):
     decide: DecideConfig = Field(default_factory=DecideConfig)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _method_trains_the_task(self) -> RunConfig:
+        """``method.name`` must be a method that trains ``model.task`` (its ``tasks``)."""
+        error = unsupported_task_error(self.method.name, self.model.task)
+        if error is not None:
+            raise error
+        return self
 
     @property
     def base_dir(self) -> Path:

@@ -28,6 +28,10 @@ How the workflow (train/sft.py) drives a method, in order:
    file name.
 6. ``merge(model)`` where ``mergeable``; otherwise ``MergeNotSupportedError`` saying why.
 
+``tasks`` lists the ``model.task`` values the method trains (all three by default: a PEFT
+tuner takes its task type from the model's head, a native method wraps the encoder's layers as
+it wraps a decoder's); the config refuses any other pairing, naming ``method.name``.
+
 ``trains_base`` says whether the method unfreezes parameters of the base model itself (full,
 freeze, bitfit on existing biases, head_mask): the method matrix checks that methods with
 ``trains_base = False`` leave every original parameter frozen.
@@ -44,6 +48,7 @@ import torch
 from torch import nn
 
 from tunesmith.config.base import Section
+from tunesmith.config.model import TASKS, Task
 from tunesmith.errors import TunesmithError
 from tunesmith.registry import Registry
 
@@ -78,6 +83,7 @@ class TuningMethod:
     paper: ClassVar[str]  # the citation, also in the module docstring
     Options: ClassVar[type[Section]] = NoOptions
     mergeable: ClassVar[bool] = False
+    tasks: ClassVar[tuple[Task, ...]] = TASKS
     trains_base: ClassVar[bool] = False
     # how the planner sizes it; None: it cannot (``peft`` wraps whichever tuner it names)
     memory: ClassVar[MethodProfile | None] = None

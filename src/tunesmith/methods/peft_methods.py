@@ -145,6 +145,9 @@ class Qlora(PeftMethod):
     paper = "Dettmers et al., 2023, QLoRA: Efficient Finetuning of Quantized LLMs"
     Options = QloraOptions
     mergeable = False
+    # the 4-bit base comes from load_kwargs, which only the causal LM loader applies: on an
+    # encoder task it would train an unquantised LoRA under QLoRA's name
+    tasks = ("causal_lm",)
 
     def load_kwargs(self, options: QloraOptions) -> dict[str, Any]:
         from transformers import BitsAndBytesConfig
