@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,11 +315,12 @@ def quiet_libraries() -> None:
     import datasets
     import transformers
 
+    # deferred: imports transformers
+    from tunesmith.compat.transformers import silence_peft_checkpointing_deprecation
+
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()
-    # PEFT still calls the v5-deprecated name; nothing a user can act on
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
-                            category=FutureWarning)
+    silence_peft_checkpointing_deprecation()  # PEFT reads a v5-deprecated property
 
 
 def config_hash(config: RunConfig, sections: tuple[str, ...]) -> str:

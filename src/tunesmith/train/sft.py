@@ -16,7 +16,6 @@ import json
 import math
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +33,21 @@ from transformers import (
     set_seed,
 )
 from transformers.trainer_callback import PrinterCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig
 from trl import SFTTrainer as TrlSFTTrainer
-from trl.trainer.utils import add_fused_lm_head
 
 from tunesmith import __version__
 from tunesmith.compat.transformers import checkpointing_kwargs
+from tunesmith.compat.trl import (
+    add_scoring_head,
+    add_train_tokens,
+    checkpoint_folder,
+    label_smoothing_deprecation_silenced,
+    mean_loss,
+    metric_lists,
+    restore_running_sums,
+    running_sums,
+)
 from tunesmith.config import RunConfig
 from tunesmith.config.auto import resolved
 from tunesmith.data.formats.examples import to_examples
@@ -128,13 +135,8 @@ class SFTTrainer(TrlSFTTrainer):
 
     def counters(self) -> dict[str, Any]:
         """The in-memory running sums a checkpoint must hold for an exact resume."""
-        return {"global_step": self.state.global_step,
-                "tr_loss": float(self._tr_loss.item()),
-                "total_loss": float(self._total_loss_scalar),
-                "last_logged_step": int(self._globalstep_last_logged),
-                "total_train_tokens": int(self._total_train_tokens),
-                "computed_tokens": int(self.computed_tokens),
-                "pending_train_metrics": {k: list(v) for k, v in self._metrics["train"].items()}}
+        return {"global_step": self.state.global_step, **running_sums(self),
+                "computed_tokens": int(self.computed_tokens)}
 
     def train(self, resume_from_checkpoint: str | bool | None = None,  # type: ignore[override]
               **kwargs: Any) -> Any:
@@ -151,24 +153,17 @@ class SFTTrainer(TrlSFTTrainer):
         saved = self._resumed_counters
         if not saved or saved.get("global_step") != self.state.global_step:
             return
-        self._tr_loss = torch.tensor(saved["tr_loss"], device=self.args.device)
-        self._total_loss_scalar = float(saved["total_loss"])
-        self._globalstep_last_logged = int(saved["last_logged_step"])
-        self._total_train_tokens = int(saved["total_train_tokens"])
+        restore_running_sums(self, saved)
         self.computed_tokens = int(saved["computed_tokens"])
-        self._metrics["train"].clear()
-        self._metrics["train"].update(saved["pending_train_metrics"])
 
     def mean_train_loss(self) -> float | None:
         """The training loss averaged over every step of the run, resumed or not."""
-        steps = self.state.global_step
-        return self._total_loss_scalar / steps if steps else None
+        return mean_loss(self)
 
     def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
         # written before the Trainer's own files: its trainer_state.json comes last and marks a
         # complete checkpoint (last_complete_checkpoint), so a complete one holds the counters
-        folder = (Path(self._get_output_dir(trial=trial))
-                  / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        folder = checkpoint_folder(self, trial)
         write_json_atomic(folder / COUNTERS_FILE.format(rank=self.args.process_index),
                           self.counters())
         super()._save_checkpoint(model, trial)
@@ -238,13 +233,15 @@ class SFTTrainer(TrlSFTTrainer):
         num_valid = gather(result.num_valid).sum()
         entropy = gather(result.entropy_sum).sum()
         correct = gather(result.num_correct).sum()
-        self._metrics[mode]["entropy"].append((entropy / num_valid).item() if num_valid else 0.0)
-        self._metrics[mode]["mean_token_accuracy"].append(
+        metrics = metric_lists(self, mode)
+        metrics["entropy"].append((entropy / num_valid).item() if num_valid else 0.0)
+        metrics["mean_token_accuracy"].append(
             (correct / num_valid).item() if num_valid else 0.0)
+        added = 0
         if mode == "train":
             seen = inputs["attention_mask"].sum() if tokens is None else torch.tensor(tokens)
-            self._total_train_tokens += gather(seen).sum().item()
-        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+            added = int(gather(seen).sum().item())
+        metrics["num_tokens"] = [add_train_tokens(self, added)]
         return loss
 
 
@@ -460,11 +457,7 @@ def train_sft(
            **data.trainer_kwargs},
         **optimizer.kwargs,
     )
-    with warnings.catch_warnings():
-        # TRL 1.x marks label_smoothing_factor deprecated (removal planned for 2.0) but applies
-        # it; a TRL that stops applying it fails test_train_regularisation's formula check
-        warnings.filterwarnings("ignore", message="`label_smoothing_factor` is deprecated",
-                                category=FutureWarning)
+    with label_smoothing_deprecation_silenced():
         trainer = SFTTrainer(
             model=model,
             args=args,
@@ -620,7 +613,7 @@ def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,
                                    revision=config.model.revision,
                                    trust_remote_code=config.model.trust_remote_code)
         # TRL scores with a fused LM head it patched into the trained model: the same on the copy
-        add_fused_lm_head(base, outputs=("log_probs", "entropy", "is_top1"))
+        add_scoring_head(base)
         trainer.model = base.to(trainer.args.device)
         try:
             result = trainer.evaluate(metric_key_prefix="base_eval")
