@@ -15,6 +15,8 @@ from tunesmith.config.model import TASKS
 from tunesmith.data.augment import AUGMENTERS
 from tunesmith.data.formats import EXPORTERS, IMPORTERS
 from tunesmith.data.generate import GENERATORS
+from tunesmith.data.sources import READERS
+from tunesmith.data.sources.base import register_reader
 from tunesmith.guard.calibrate import default_gates
 from tunesmith.guard.gates import GATES, Gate, Signals, register_gate
 from tunesmith.methods import METHODS
@@ -82,3 +84,31 @@ def test_every_method_declares_the_tasks_it_trains_and_the_config_holds_to_them(
                        r"train model.task 'extractive_qa' \(it trains causal_lm\); methods "
                        r"that do: .*lora"):
         parse_config(text % "qlora")
+
+
+def test_the_config_takes_every_registered_reader_and_a_new_one_without_another_edit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in READERS.names():
+        assert DataConfig.model_validate(
+            {"sources": [{"path": "d", "kind": name, "kinds": [name]}]}).sources[0].kind == name
+    with pytest.raises(ValidationError, match="did you mean 'html'") as error:
+        DataConfig.model_validate({"sources": [{"path": "d", "kinds": ["md", "htm"]}]})
+    assert error.value.errors()[0]["loc"] == ("sources", 0, "kinds", 1)
+    monkeypatch.setattr(READERS, "_items", dict(READERS._items))  # undone after the test
+    register_reader("rst", (".rst",))(lambda context: [])
+    assert DataConfig.model_validate({"sources": [{"path": "d", "kind": "rst"}]})
+
+
+def test_formats_and_readers_are_found_by_importing_their_packages() -> None:
+    import pkgutil
+
+    # every module is imported (a new one registers without an import line elsewhere)
+    import sys
+
+    import tunesmith.data.formats as formats
+    import tunesmith.data.sources as sources
+    for package in (formats, sources):
+        for module in pkgutil.iter_modules(package.__path__):
+            assert f"{package.__name__}.{module.name}" in sys.modules
+    assert {"squad", "nq", "hotpotqa"} <= set(IMPORTERS.names())
+    assert {"md", "txt", "html", "pdf", "jsonl", "squad"} <= set(READERS.names())

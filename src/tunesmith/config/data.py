@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from tunesmith.config.auto import is_auto
 from tunesmith.config.base import Section
 from tunesmith.config.data_gen import AugmentConfig, GenerateConfig, MixConfig
 from tunesmith.config.data_io import (
@@ -63,20 +64,35 @@ class DataConfig(Section):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _registered_generator(cls, data: Any, handler: Any) -> DataConfig:
-        """``generate.generator`` names a registered generator (the nearest one suggested).
-        The registry is looked up when a config is validated, as ``method.name``'s is; here,
-        not in ``GenerateConfig``, because the generators import that section themselves."""
+    def _registered_names(cls, data: Any, handler: Any) -> DataConfig:
+        """``generate.generator`` names a registered generator and each source's ``kind`` and
+        ``kinds`` a registered reader (the nearest one suggested). The registries are looked
+        up when a config is validated, as ``method.name``'s is; here, not in the sections,
+        because the generators import their section themselves."""
         config: DataConfig = handler(data)
         from tunesmith.data.generate import GENERATORS  # see docs/architecture.md
+        from tunesmith.data.sources import READERS  # see docs/architecture.md
 
-        name = config.generate.generator
-        if name not in GENERATORS:
-            close = difflib.get_close_matches(name, GENERATORS.names(), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
-                type=PydanticCustomError(
-                    "unknown_generator", "unknown generator; {hint}known: {known}",
-                    {"hint": hint, "known": ", ".join(GENERATORS.names())}),
-                loc=("generate", "generator"), input=name)])
+        named: list[tuple[str, str, list[str], tuple[str | int, ...]]] = [
+            ("generator", config.generate.generator, GENERATORS.names(),
+             ("generate", "generator"))]
+        for i, source in enumerate(config.sources):
+            if not is_auto(source.kind):
+                named.append(("reader", source.kind, READERS.names(), ("sources", i, "kind")))
+            named += [("reader", kind, READERS.names(), ("sources", i, "kinds", j))
+                      for j, kind in enumerate(source.kinds)]
+        errors = [_unknown(what, name, known, loc) for what, name, known, loc in named
+                  if name not in known]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
         return config
+
+
+def _unknown(what: str, name: str, known: list[str], loc: tuple[str | int, ...]
+             ) -> InitErrorDetails:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return InitErrorDetails(
+        type=PydanticCustomError(f"unknown_{what}", "unknown {what}; {hint}known: {known}",
+                                 {"what": what, "hint": hint, "known": ", ".join(known)}),
+        loc=loc, input=name)

@@ -10,8 +10,9 @@ from pydantic import Field
 from tunesmith.config.auto import Auto
 from tunesmith.config.base import Section
 
-FolderKind = Literal["md", "txt", "html", "pdf", "jsonl"]
-SourceKind = Auto[Literal["md", "txt", "html", "pdf", "jsonl", "squad"]]
+# a registered reader (tunesmith.data.sources.READERS: md, txt, html, pdf, jsonl, squad);
+# data: (config/data.py) checks the names against the registry, the nearest one suggested
+SourceKind = Auto[str]
 
 
 class SourceConfig(Section):
@@ -20,12 +21,14 @@ class SourceConfig(Section):
     path: str = Field(..., description="A file or folder of documents.")
     kind: SourceKind = Field(
         "auto",
-        description="Reader for a file: 'auto' picks it by suffix (.md .txt .html .pdf "
-        ".jsonl; .json is read as SQuAD 2.0, one document per paragraph). For a folder, "
-        "'auto' reads every file whose kind is in 'kinds'; another value reads only that kind.",
+        description="Reader for a file (md, txt, html, pdf, jsonl, squad: the registered "
+        "readers): 'auto' picks it by suffix (.md .txt .html .pdf .jsonl; .json is read as "
+        "SQuAD 2.0, one document per paragraph). For a folder, 'auto' reads every file whose "
+        "kind is in 'kinds'; another value reads only that kind.",
     )
-    kinds: list[FolderKind] = Field(
-        ["md", "txt", "html", "pdf"], description="File types to ingest from a folder."
+    kinds: list[str] = Field(
+        ["md", "txt", "html", "pdf"], description="File types to ingest from a folder "
+        "(registered readers)."
     )
     text_field: str = Field(
         "text", description="jsonl: the key holding a record's text (dotted for nested: "

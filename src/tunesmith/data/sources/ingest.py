@@ -23,10 +23,6 @@ from tunesmith.data.sources.base import (
 )
 from tunesmith.utils.hashing import sha256_bytes
 
-# importing the reader modules registers them
-from tunesmith.data.sources import html, jsonl, pdf, squad, text  # noqa: E402,F401  # isort: skip
-
-
 DEFAULT_KINDS = ("md", "txt", "html", "pdf")
 
 
