@@ -21,6 +21,7 @@ import yaml
 
 from tunesmith import __version__
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.errors import TunesmithError
 from tunesmith.utils.hashing import sha256_file, sha256_json, sha256_tree
 from tunesmith.utils.io import write_json_atomic, write_text_atomic
@@ -126,7 +127,7 @@ def _provenance(config: RunConfig, stats: dict[str, Any]) -> str:
     for source in config.data.sources:
         path = config.resolve(source.path)
         digest = sha256_tree(path)[:12] if path.exists() else "(missing)"
-        kind = source.kind if source.kind != "auto" or path.is_file() else \
+        kind = source.kind if not is_auto(source.kind) or path.is_file() else \
             "folder: " + ", ".join(source.kinds)
         rows.append([f"`{source.path}`", kind, digest])
     docs = stats.get("documents", {})

@@ -28,6 +28,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tunesmith.config import RunConfig, load_config
+from tunesmith.config.auto import is_auto
 from tunesmith.errors import TunesmithError
 from tunesmith.pipeline.run import run_pipeline
 from tunesmith.plan.advise import multi_gpu_strategies
@@ -76,7 +77,7 @@ def choose_strategy(config: RunConfig, world: int) -> tuple[str, str]:
     import torch
 
     chosen = config.plan.distributed
-    if chosen != "auto":
+    if not is_auto(chosen):
         label = STRATEGY_LABELS[chosen]
         if label != "DDP" and not torch.cuda.is_available():
             raise TunesmithError(f"plan.distributed {chosen!r}: DeepSpeed and FSDP shard "

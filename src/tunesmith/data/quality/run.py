@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunesmith.config.auto import is_auto
 from tunesmith.config.data_io import PIIConfig
 from tunesmith.config.data_quality import QualityConfig
 from tunesmith.data.quality import dedup, leakage, semantic, spans
@@ -128,7 +129,7 @@ def run_quality_control(
         result.summary["spans"] = dict(methods)
 
     scan = config.pii_scan
-    if scan == "auto":
+    if is_auto(scan):
         scan = "report" if pii is not None and pii.enabled else "off"
     if scan != "off":
         step("scanning for personal data left after redaction (Presidio)")
