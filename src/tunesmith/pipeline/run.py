@@ -148,8 +148,8 @@ def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     inputs = {"train/adapter": _hash_if_exists(layout.adapter),
               "base_model": layout.base_model(), **_guard_inputs(config, run_dir)}
     if config.guard.no_answer_threshold == "auto":  # chosen on the validation split
-        split = config.guard.calibrate.split
-        inputs[f"data/{split}.jsonl"] = _hash_if_exists(layout.split(split))
+        chosen_on = config.guard.calibrate.split
+        inputs[f"data/{chosen_on}.jsonl"] = _hash_if_exists(layout.split(chosen_on))
     if layout.decision.exists():  # `tunesmith decide` ran: eval checks it against the outcome
         inputs["decide/decision.json"] = sha256_tree(layout.decision)
     if config.eval.dataset:  # hashed by _guard_inputs; the split is then not read
