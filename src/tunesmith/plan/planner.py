@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig
-from tunesmith.config.auto import is_auto
+from tunesmith.config.auto import is_auto, or_default
 from tunesmith.errors import TunesmithError
 from tunesmith.models.builtin import is_gguf_name
 from tunesmith.plan.catalog import ModelShape, get_gpu, resolve_model, tiny_shape
@@ -83,7 +83,7 @@ def setup_for(config: RunConfig, hardware: Hardware, batch_size: int | None = No
                      else hardware.device == "cuda")
     targets = getattr(o, "target_modules", None) or ["q_proj", "v_proj"]
     optimizer = {"paged_adamw": "adamw"}.get(t.optimizer, t.optimizer)
-    batch = batch_size or (t.batch_size if isinstance(t.batch_size, int) else 1)
+    batch = batch_size or int(or_default(t, "batch_size"))  # 'auto': the default, as before
     return TrainSetup(
         method=config.method.name, precision=precision, batch_size=batch,
         seq_len=t.max_length, gradient_checkpointing=bool(checkpointing),

@@ -17,7 +17,7 @@ from tunesmith.plan.hparams import (
     weight_decay_for,
 )
 from tunesmith.plan.memory import TrainSetup
-from tunesmith.plan.planner import Plan, build_plan, resolve_plan
+from tunesmith.plan.planner import Plan, build_plan, resolve_plan, setup_for
 
 SHAPE = ModelShape(name="t", hidden=128, layers=2, heads=4, kv_heads=4, intermediate=384,
                    vocab=1000)
@@ -71,6 +71,8 @@ def test_auto_values_are_filled_and_set_ones_kept(tmp_path: Path) -> None:
     assert planned.train.batch_size * planned.train.gradient_accumulation_steps >= 16
     assert planned.train.weight_decay == 0.0
     assert planned.train.precision == "auto"  # the trainer decides it on its own machine
+    # before the plan (estimate, plan.distributed: auto), an 'auto' batch is sized at its default
+    assert setup_for(config, Hardware("cpu", 32.0, False)).batch_size == 8
     # the user's config object keeps what the user wrote, and dumps it
     assert config.train.epochs == "auto" and config.train.batch_size == "auto"
     dumped = config.model_dump(mode="json")["train"]
