@@ -1,24 +1,29 @@
-"""Benchmark: answers/s of tunesmith's batched generator against a plain per-question
-``model.generate`` loop and transformers' ``pipeline("text-generation")``, base and tuned,
-with the greedy answers of the three compared one by one.
+"""Benchmark: answers/s of tunesmith's batched generator (with and without shared prompt
+prefixes) against a plain per-question ``model.generate`` loop and transformers'
+``pipeline("text-generation")``, base and tuned, with the greedy answers compared one by one.
 
-    python bench/bench_generate.py [--questions 64] [--batch-size 16] [--max-new-tokens 24]
+    python bench/bench_generate.py [--questions N] [--batch-size 16] [--max-new-tokens 24]
         [--adapter runs/quickstart/train/adapter] [--out bench/results/generate.json]
 
 - **model**: SmolLM2-135M-Instruct (the quickstart's base; ``--model`` for another folder).
 - **questions**: the quickstart's evaluation set (``examples/quickstart/heldout/
-  questions.json``: human questions about documents the model was not trained on), the
-  prompts built as evaluation builds them (``inference.build_prompts``: the training format).
+  questions.json``: 65 human questions, 5 or 6 about each of 12 documents the model was not
+  trained on; all of them unless ``--questions``), the prompts built as evaluation builds
+  them (``inference.build_prompts``: the training format).
 - **tuned**: ``--adapter`` (what ``tunesmith train`` saved), else
   ``runs/quickstart/train/adapter`` when the quickstart ran, else a fresh LoRA (r 16, every
   linear layer; speed does not depend on its values, and a fresh LoRA's B is zero).
-- **the three paths**, on the same loaded model:
+- **the four paths**, on the same loaded model:
   - *loop*: one ``model.generate(max_new_tokens, do_sample=False)`` per question;
   - *pipeline*: ``pipeline("text-generation")`` over the prompts, its ``batch_size`` the same
     as tunesmith's (left padding), greedy, ``return_full_text=False``;
-  - *tunesmith*: ``inference.generate`` (prompts sorted by length and batched, left padding,
-    KV cache, stopping when every answer has ended; the tuned model with its LoRA merged when
-    ``load_predictor`` merges it).
+  - *tunesmith_unshared*: ``inference.generate(shared_prefix=False)`` (prompts sorted by
+    length and batched, left padding, KV cache, stopping when every answer has ended; the tuned
+    model with its LoRA merged when ``load_predictor`` merges it);
+  - *tunesmith*: ``inference.generate`` as every caller runs it: the same, and the questions
+    about one document share its prompt prefix (system message, ``Context: ...``,
+    ``Question:``), whose KV cache is computed once per batch; each question runs only its own
+    suffix (about 15 of its 135 to 155 tokens) and decodes from a copy.
   Each path is warmed up on one batch first; wall clock, one repeat unless ``--repeats``.
 
 Reported: answers/s of each path and each path's ratio to the loop, the share of answers
@@ -96,6 +101,12 @@ def with_pipeline(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_to
     return [str(r[0]["generated_text"]).strip() for r in results]
 
 
+def tunesmith_unshared(model: Any, tokenizer: Any, prompts: Sequence[str],
+                       max_new_tokens: int, batch_size: int) -> list[str]:
+    return [g.text for g in generate(model, tokenizer, prompts, max_new_tokens, batch_size,
+                                     console=Console(quiet=True), shared_prefix=False)]
+
+
 def tunesmith(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int,
               batch_size: int) -> list[str]:
     return [g.text for g in generate(model, tokenizer, prompts, max_new_tokens, batch_size,
@@ -103,6 +114,7 @@ def tunesmith(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens
 
 
 PATHS: dict[str, Callable[..., list[str]]] = {"loop": loop, "pipeline": with_pipeline,
+                                              "tunesmith_unshared": tunesmith_unshared,
                                               "tunesmith": tunesmith}
 
 
@@ -120,7 +132,7 @@ def measure(predictor: Any, prompts: list[str], args: argparse.Namespace) -> dic
         seconds = min(times)
         rows[name] = {"seconds": seconds, "answers_per_s": len(prompts) / seconds,
                       "answers": answers}
-        print(f"  {predictor.label:5s} {name:9s} {len(prompts) / seconds:6.2f} answers/s "
+        print(f"  {predictor.label:5s} {name:18s} {len(prompts) / seconds:6.2f} answers/s "
               f"({seconds:.1f} s)", flush=True)
     reference = rows["loop"]["answers"]
     for row in rows.values():
@@ -134,7 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help=f"causal LM folder (default: {MODEL})")
     parser.add_argument("--adapter", type=Path, help="what tunesmith train saved")
-    parser.add_argument("--questions", type=int, default=64)
+    parser.add_argument("--questions", type=int, help="the first N (default: all 65)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=1)

@@ -6,6 +6,10 @@ tokenizer's chat template) or, with prompts already rendered, :func:`generate`:
 
 - left padding (decoder-only models continue from the last position), the KV cache, greedy;
 - prompts sorted by length and batched, so a batch pads little; answers come back in order;
+- prompts that begin with the same tokens (several questions about one context: the system
+  message and ``Context: ...`` alike) share their prefix's KV cache: the prefix runs once per
+  batch and each prompt only its own suffix (``inference.prefix`` groups them from the token
+  ids); ``shared_prefix=False`` runs every prompt whole;
 - optionally the probability of each generated token (``output_scores``) and, with the
   multitask head, P(unanswerable) read from the last prompt token's final hidden state (the
   hidden states of generation's first step: no second forward pass);
@@ -18,6 +22,7 @@ tokenizer's chat template) or, with prompts already rendered, :func:`generate`:
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +31,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from tunesmith.inference.prefix import PrefixGroup, Row, group_by_prefix, plan_batches
 from tunesmith.models.chat import build_instruction_messages, build_messages
 from tunesmith.utils.progress import make_progress
 
@@ -128,8 +134,13 @@ def generate(
     no_answer_threshold: float | None = None,
     description: str = "generating",
     console: Console | None = None,
+    shared_prefix: bool = True,
 ) -> list[Generation]:
     """Greedy continuations of ``prompts`` (rendered already), in their order.
+
+    With ``shared_prefix`` (the default), prompts that share a long prefix of tokens are
+    answered from one computation of that prefix (see the module's docstring); the answers are
+    those of running each prompt whole, up to floating-point rounding.
 
     With ``abstain_text`` and ``scores`` (or ``no_answer_threshold``), each
     :class:`Generation` also has ``p_no_answer``.
@@ -153,7 +164,7 @@ def generate(
         task = progress.add_task(description, total=len(prompts), info="")
         _generate_into(out, range(len(prompts)), model, tokenizer, prompts, device,
                        max_new_tokens, batch_size, scores, head, no_answer, [],
-                       lambda n: progress.update(task, advance=n))
+                       lambda n: progress.update(task, advance=n), shared_prefix=shared_prefix)
         if no_answer_threshold is not None and no_answer and abstain_text:
             again = [i for i, g in enumerate(out) if g.text.startswith(abstain_text.strip())
                      and g.p_no_answer is not None and g.p_no_answer < no_answer_threshold]
@@ -163,7 +174,8 @@ def generate(
                                 info=f"{len(again)} answered instead of abstaining")
                 _generate_into(out, again, model, tokenizer, prompts, device, max_new_tokens,
                                batch_size, scores, head, [], [no_answer[0]],
-                               lambda n: progress.update(task, advance=n))
+                               lambda n: progress.update(task, advance=n),
+                               shared_prefix=shared_prefix)
                 for i, p, s in first:  # the decision's evidence is the first pass's probability
                     out[i] = replace(out[i], p_no_answer=p, seconds=out[i].seconds + s)
     return out
@@ -172,27 +184,37 @@ def generate(
 def _generate_into(out: list[Generation], indices: Sequence[int], model: Any, tokenizer: Any,
                    prompts: Sequence[str], device: Any, max_new_tokens: int, batch_size: int,
                    scores: bool, head: Any, no_answer: Sequence[int],
-                   suppress_first: Sequence[int], advance: Any) -> None:
-    """Greedy generation for ``prompts[i]``, ``i`` in ``indices``, batched by prompt length;
-    each result is written to ``out[i]``."""
-    order = sorted(indices, key=lambda i: len(prompts[i]))
+                   suppress_first: Sequence[int], advance: Any, *,
+                   shared_prefix: bool = True) -> None:
+    """Greedy generation for ``prompts[i]``, ``i`` in ``indices``, batched by shared prefix and
+    length; each result is written to ``out[i]``."""
+    indices = list(indices)
+    # the template holds bos; one tokenization of the full prompts serves the grouping (a
+    # prefix is a run of the full prompt's own ids) and every batch
+    tokens = dict(zip(indices, tokenizer([prompts[i] for i in indices],
+                                         add_special_tokens=False)["input_ids"], strict=True))
+    ids = [list(tokens[i]) for i in indices]
+    groups = (group_by_prefix(ids) if shared_prefix and _can_share(model)
+              else [PrefixGroup(0, (k,)) for k in range(len(ids))])
+    batches = [[Row(indices[r.index], r.prefix, r.group) for r in batch]
+               for batch in plan_batches(groups, [len(t) for t in ids], batch_size)]
     stop = {tokenizer.pad_token_id, tokenizer.eos_token_id}
     extra: dict[str, Any] = {"begin_suppress_tokens": list(suppress_first)} if suppress_first \
         else {}
-    for lo in range(0, len(order), batch_size):
-        index = order[lo : lo + batch_size]
+    for rows in batches:
+        index = [r.index for r in rows]
         started = time.perf_counter()
-        batch = tokenizer([prompts[i] for i in index], return_tensors="pt", padding=True,
-                          add_special_tokens=False).to(device)  # the template holds bos
+        batch, width = _layout(rows, tokens, tokenizer.pad_token_id, device)
+        cache = _prefix_cache(model, batch, rows, width) if width else {}
         gen = model.generate(
-            **batch, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
+            **batch, **cache, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
             return_dict_in_generate=True, output_scores=scores,
             output_hidden_states=head is not None, **extra,
         )
         new = gen.sequences[:, batch["input_ids"].shape[1]:]
         p_head: list[float | None] = [None] * len(index)
-        if head is not None:  # left padding: the prompt ends at the last position
+        if head is not None:  # every prompt ends at the last position (of the first step's)
             hidden = gen.hidden_states[0][-1][:, -1]
             p_head = torch.softmax(head.to(hidden.device)(hidden), dim=-1)[:, 0].tolist()
         logprobs = (model.compute_transition_scores(gen.sequences, gen.scores,
@@ -211,6 +233,62 @@ def _generate_into(out: list[Generation], indices: Sequence[int], model: Any, to
             out[i] = Generation(text, probs, p_head[row], len(keep), p_no_answer=p_abstain[row],
                                 seconds=seconds)
         advance(len(index))
+
+
+def _can_share(model: Any) -> bool:
+    """Whether a prefix's cache can stand in for the prompt's start: not where a prompt-learning
+    adapter puts virtual tokens before every input (the cache would lack them)."""
+    config = getattr(model, "active_peft_config", None)
+    return not getattr(config, "is_prompt_learning", False)
+
+
+def _layout(rows: Sequence[Row], tokens: dict[int, list[int]], pad: int,
+            device: Any) -> tuple[dict[str, torch.Tensor], int]:
+    """The batch's ``input_ids`` and ``attention_mask``: each row its prefix left-padded to the
+    batch's longest prefix, then its suffix left-padded to the longest suffix, so every prompt
+    ends at the last column (the padding between the two is masked; ``generate`` numbers the
+    positions from the mask, so each prompt sees the positions it has alone). Without shared
+    prefixes this is plain left padding. Also the prefix width."""
+    width = max(r.prefix for r in rows)
+    tail = max(len(tokens[r.index]) - r.prefix for r in rows)
+    input_ids = torch.full((len(rows), width + tail), pad, dtype=torch.long)
+    mask = torch.zeros_like(input_ids)
+    for k, r in enumerate(rows):
+        ids = tokens[r.index]
+        prefix, suffix = ids[: r.prefix], ids[r.prefix:]
+        input_ids[k, width - len(prefix) : width] = torch.tensor(prefix, dtype=torch.long)
+        mask[k, width - len(prefix) : width] = 1
+        input_ids[k, width + tail - len(suffix):] = torch.tensor(suffix, dtype=torch.long)
+        mask[k, width + tail - len(suffix):] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}, width
+
+
+def _prefix_cache(model: Any, batch: dict[str, torch.Tensor], rows: Sequence[Row],
+                  width: int) -> dict[str, Any]:
+    """The KV cache of the batch's first ``width`` columns, each distinct prefix run once and
+    its cache copied to the rows that share it; as the keyword ``generate`` takes it (empty
+    where the model's cache cannot be copied by row: ``generate`` then runs the whole
+    layout)."""
+    first: dict[int, int] = {}  # group -> its first row
+    for k, r in enumerate(rows):
+        first.setdefault(r.group, k)
+    pick = list(first.values())
+    ids, mask = batch["input_ids"][pick, :width], batch["attention_mask"][pick, :width]
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    # only the cache is wanted: skip the vocabulary projection of every prefix position
+    keep = ({"logits_to_keep": 1}
+            if "logits_to_keep" in inspect.signature(inner.forward).parameters else {})
+    output = model(input_ids=ids, attention_mask=mask, position_ids=_positions(mask),
+                   use_cache=True, **keep)
+    arg = "cache" if getattr(output, "cache", None) is not None else "past_key_values"
+    cache = getattr(output, arg, None)
+    if (cache is None or not hasattr(cache, "batch_select_indices")
+            or any(getattr(cache, "is_linear", ()))):  # a recurrent state would see the pads
+        return {}
+    order = list(first)
+    cache.batch_select_indices(torch.tensor([order.index(r.group) for r in rows],
+                                            device=ids.device))
+    return {arg: cache}
 
 
 def generate_answers(

@@ -169,7 +169,7 @@ def test_no_answer_threshold_regenerates_only_unlikely_abstentions(
     first_pass = [Generation(abstain, p_no_answer=0.3), Generation(abstain, p_no_answer=0.8),
                   Generation("7420", p_no_answer=0.1)]
 
-    def fake(out: list[Generation], indices: Any, *args: Any) -> None:
+    def fake(out: list[Generation], indices: Any, *args: Any, **kwargs: Any) -> None:
         suppress = list(args[-2])
         calls.append((list(indices), suppress))
         for i in indices:
