@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from tunesmith.config.auto import Auto
 from tunesmith.config.base import Section
 
 # seed: "Add negative examples ... with [No sufficient context] labels"
@@ -77,7 +78,7 @@ class GuardConfig(Section):
         "information is missing or contradictory.",
         description="The system message; '{abstain}' is replaced by abstain_text.",
     )
-    no_answer_threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["auto"] | None = Field(
+    no_answer_threshold: Auto[Annotated[float, Field(gt=0, lt=1)] | None] = Field(
         None, description="Causal LM: abstain only when the model's probability of "
         "its whole abstention reply is at least this (0.5: when abstaining is likelier than "
         "any answer); a greedy abstention below it is generated again with the abstention's "

@@ -19,10 +19,10 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith.config import GuardConfig, RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.data.schema import QARecord
 from tunesmith.evaluate.guarded import load_eval_records
 from tunesmith.guard.no_answer import (
-    AUTO,
     FALLBACK_THRESHOLD,
     NoAnswerCalibration,
     as_squad_prediction,
@@ -66,7 +66,7 @@ def _threshold_source(config: RunConfig, chosen: NoAnswerCalibration | None) -> 
     if chosen is not None:
         return (f"{chosen.split} ({chosen.questions} questions, F1 {chosen.f1:.2f} against "
                 f"{chosen.f1_at_fallback:.2f} at {FALLBACK_THRESHOLD})")
-    if value == AUTO:
+    if is_auto(value):
         return f"fallback {FALLBACK_THRESHOLD} (no validation records)"
     return "config" if value is not None else "none: greedy decoding decides"
 

@@ -22,13 +22,13 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith.config import GuardConfig, RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.inference import Predictor, generate_answers
 from tunesmith.metrics.squad_v2 import compute_f1, normalize_answer
 from tunesmith.utils.io import read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
-AUTO = "auto"
 FALLBACK_THRESHOLD = 0.5
 """``auto`` before any calibration (no validation split, or a run not yet evaluated): abstain
 when the abstention reply is likelier than not."""
@@ -49,8 +49,8 @@ def no_answer_threshold(guard: GuardConfig, predictor: Predictor | None = None) 
     """The threshold to decode with: the configured number (or None: greedy decides alone);
     with ``auto``, the one calibrated for this predictor, else :data:`FALLBACK_THRESHOLD`."""
     value = guard.no_answer_threshold
-    if value != AUTO:
-        return value  # type: ignore[return-value]
+    if not is_auto(value):
+        return value
     calibrated = predictor.no_answer_threshold if predictor is not None else None
     return calibrated if calibrated is not None else FALLBACK_THRESHOLD
 
@@ -149,7 +149,7 @@ def calibrate_for_eval(config: RunConfig, layout: RunLayout, predictor: Predicto
     validation split, set its ``no_answer_threshold`` and record the choice in
     ``eval/no_answer_threshold.json`` (beside the other models' choices). None otherwise, and
     when the run has no validation records (the fallback 0.5 is used; the console says so)."""
-    if config.guard.no_answer_threshold != AUTO or predictor.kind != "causal_lm":
+    if not is_auto(config.guard.no_answer_threshold) or predictor.kind != "causal_lm":
         return None
     split = config.guard.calibrate.split
     path = layout.split(split)

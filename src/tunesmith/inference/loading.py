@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.errors import TunesmithError
 from tunesmith.inference.encoder import load_encoder, load_trained_encoder
 from tunesmith.inference.multitask_head import load_head
@@ -169,7 +170,7 @@ def _chosen_no_answer_threshold(config: RunConfig, layout: RunLayout | None,
                                 label: str) -> float | None:
     """With ``guard.no_answer_threshold: auto``, the threshold the eval stage chose for
     ``label`` (``tunesmith.guard.no_answer``), if it ran."""
-    if config.guard.no_answer_threshold != "auto" or layout is None:
+    if not is_auto(config.guard.no_answer_threshold) or layout is None:
         return None
     path = layout.no_answer_thresholds
     if not path.is_file():

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from tunesmith import __version__
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.models.builtin import gguf_source
 from tunesmith.pipeline.manifest import Manifest, Timer, hash_outputs
 from tunesmith.registry import UnknownNameError
@@ -147,7 +148,7 @@ def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     layout = RunLayout(run_dir)
     inputs = {"train/adapter": _hash_if_exists(layout.adapter),
               "base_model": layout.base_model(), **_guard_inputs(config, run_dir)}
-    if config.guard.no_answer_threshold == "auto":  # chosen on the validation split
+    if is_auto(config.guard.no_answer_threshold):  # chosen on the validation split
         chosen_on = config.guard.calibrate.split
         inputs[f"data/{chosen_on}.jsonl"] = _hash_if_exists(layout.split(chosen_on))
     if layout.decision.exists():  # `tunesmith decide` ran: eval checks it against the outcome
