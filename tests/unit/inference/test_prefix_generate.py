@@ -3,8 +3,10 @@ whole, on the tiny causal LM."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -13,6 +15,8 @@ from tunesmith.config import RunConfig
 from tunesmith.inference import build_instruction_prompts, build_prompts, generate, load_predictor
 from tunesmith.inference.multitask_head import AnswerabilityHead
 from tunesmith.inference.prefix import PrefixGroup, group_by_prefix, plan_batches
+
+generate_module = importlib.import_module("tunesmith.inference.generate")
 
 LONG = ("The broker listens on port 7420 by default. Version 2.1 was released in March 2021. "
         "The retention period is seven days.")
@@ -63,7 +67,8 @@ def setup(tmp_path: Path, run_with_base: Callable[[Path], Path]) -> tuple[object
     return predictor, prompts, config.guard.abstain_text
 
 
-def test_shared_prefixes_answer_as_whole_prompts(setup: tuple[object, list[str], str]) -> None:
+def test_shared_prefixes_answer_as_whole_prompts(
+        monkeypatch: pytest.MonkeyPatch, setup: tuple[object, list[str], str]) -> None:
     predictor, prompts, abstain = setup
     model, tokenizer = predictor.model, predictor.tokenizer  # type: ignore[attr-defined]
     ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
@@ -73,9 +78,16 @@ def test_shared_prefixes_answer_as_whole_prompts(setup: tuple[object, list[str],
     head = AnswerabilityHead(model.config.hidden_size).eval()
     kwargs = {"scores": True, "head": head, "abstain_text": abstain,
               "no_answer_threshold": 0.5}
+    caches: list[dict[str, Any]] = []
+    real = generate_module._prefix_cache
+    monkeypatch.setattr(generate_module, "_prefix_cache",
+                        lambda *a: caches.append(real(*a)) or caches[-1])
     # batch_size 2: the group of three is cut in two batches
     shared = generate(model, tokenizer, prompts, 6, 2, shared_prefix=True, **kwargs)
+    assert len(caches) >= 3 and all(caches)  # the pieces of both groups ran from a cache
+    caches.clear()
     whole = generate(model, tokenizer, prompts, 6, 2, shared_prefix=False, **kwargs)
+    assert caches == []
     alone = [generate(model, tokenizer, [p], 6, **kwargs)[0] for p in prompts]
     for s, w, a in zip(shared, whole, alone, strict=True):
         assert s.text == w.text == a.text and s.tokens == w.tokens
@@ -88,3 +100,38 @@ def test_shared_prefixes_answer_as_whole_prompts(setup: tuple[object, list[str],
     assert [g.text for g in packed] == [g.text for g in whole]
     assert [g.p_no_answer for g in packed] == pytest.approx(
         [g.p_no_answer for g in whole], rel=1e-3, abs=1e-7)
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt_tuning"])
+def test_an_unmerged_adapter_answers_the_same_shared_or_not(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_lm: str,
+        setup: tuple[object, list[str], str], method: str) -> None:
+    from tunesmith.methods import METHODS  # the adapters' machinery, only for this test
+    from tunesmith.models.loading import load_causal_lm
+
+    _, prompts, _ = setup
+    m = METHODS.get(method)()
+    tuned = m.prepare(load_causal_lm(tiny_lm), m.Options.model_validate({}))
+    with torch.no_grad():  # a LoRA whose update is not zero (B starts at zero)
+        for name, param in tuned.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    m.save(tuned, tmp_path / "adapter")
+    config = RunConfig.model_validate({
+        "name": "inf", "output_dir": str(tmp_path / "runs"),
+        "data": {"sources": [{"path": str(tmp_path)}]}})
+    predictor = load_predictor(config, None, "tuned", base_model=tiny_lm,
+                               weights=tmp_path / "adapter", merge=False)
+    assert getattr(predictor.model, "peft_config", None)  # answered through PEFT's wrapper
+    model, tokenizer = predictor.model, predictor.tokenizer
+    caches: list[dict[str, Any]] = []
+    real = generate_module._prefix_cache
+    monkeypatch.setattr(generate_module, "_prefix_cache",
+                        lambda *a: caches.append(real(*a)) or caches[-1])
+    shared = generate(model, tokenizer, prompts, 5, 4, scores=True)
+    # a LoRA's cache is shared; virtual tokens before every input keep each prompt whole
+    assert (len(caches) > 0 and all(caches)) if method == "lora" else caches == []
+    whole = generate(model, tokenizer, prompts, 5, 4, scores=True, shared_prefix=False)
+    assert [g.text for g in shared] == [g.text for g in whole]
+    for s, w in zip(shared, whole, strict=True):
+        assert s.token_probs == pytest.approx(w.token_probs, abs=1e-4)
