@@ -30,7 +30,7 @@ from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import default_gates, gated_predictions
 from tunesmith.guard.gates import GATES, Signals
-from tunesmith.guard.no_answer import calibrate_for_eval
+from tunesmith.guard.no_answer import calibrate_for_eval, gate_thresholds
 from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
 from tunesmith.guard.stages import load_thresholds
 from tunesmith.inference import load_predictor
@@ -206,11 +206,13 @@ def evaluate_guarded(config: RunConfig, run_dir: Path,
         calibrate_for_eval(config, layout, predictor, console)  # guard.no_answer_threshold: auto
         rejection = head if label == "tuned" else None
         saved = load_thresholds(run_dir, label)
+        chosen = gate_thresholds(config.guard, predictor)  # the no_answer_prob gate, with auto
         if saved is None:
             gates = config.guard.gates or default_gates(config.model.task, rejection is not None)
-            thresholds: dict[str, float] = {}
+            thresholds: dict[str, float] = dict(chosen)
         else:
             gates, thresholds = saved
+            thresholds = {**chosen, **thresholds}
         thresholds.update(config.guard.thresholds)
         signals = compute_signals(config, predictor, [r.question for r in records],
                                   [r.context for r in records], rejection, similarity, console)

@@ -32,6 +32,7 @@ class Guard:
 
     def __init__(self, config: RunConfig, run_dir: Path | None = None, label: str = "tuned"):
         # deferred: importing these loads safetensors, torch, transformers
+        from tunesmith.guard.no_answer import gate_thresholds
         from tunesmith.guard.signals import SimilarityModel, load_rejection_head
         from tunesmith.guard.stages import load_thresholds
         from tunesmith.inference import load_predictor
@@ -43,13 +44,16 @@ class Guard:
         self.rejection_head = load_rejection_head(self.run_dir) if label == "tuned" else None
         saved = load_thresholds(self.run_dir, label)
         self.sources: dict[str, ThresholdSource] = {}
+        # with guard.no_answer_threshold: auto, the no_answer_prob gate at the chosen threshold
+        chosen = gate_thresholds(config.guard, self.predictor)
         if saved is None:
             self.gates = config.guard.gates or default_gates(
                 config.model.task, self.rejection_head is not None)
-            self.thresholds: dict[str, float] = {}
+            self.thresholds: dict[str, float] = dict(chosen)
         else:
             self.gates, self.thresholds = saved
-            self.sources = dict.fromkeys(self.thresholds, "calibrated")
+            self.thresholds = {**chosen, **self.thresholds}
+        self.sources = dict.fromkeys(self.thresholds, "calibrated")
         for name, value in config.guard.thresholds.items():
             self.thresholds[name] = value
             self.sources[name] = "config"

@@ -55,6 +55,16 @@ def no_answer_threshold(guard: GuardConfig, predictor: Predictor | None = None) 
     return calibrated if calibrated is not None else FALLBACK_THRESHOLD
 
 
+def gate_thresholds(guard: GuardConfig, predictor: Predictor) -> dict[str, float]:
+    """The ``no_answer_prob`` gate's threshold where the abstention threshold was chosen on
+    validation (``auto``): the same number, so that the gate does not abstain on answers the
+    decoding rule chose to give (its seed default, 0.5, would). Calibrated gate thresholds
+    (``tunesmith calibrate``) and ``guard.thresholds`` still take precedence."""
+    if is_auto(guard.no_answer_threshold) and predictor.no_answer_threshold is not None:
+        return {"no_answer_prob": predictor.no_answer_threshold}
+    return {}
+
+
 @dataclass(frozen=True)
 class NoAnswerCalibration:
     """The chosen threshold and the evidence for it."""

@@ -12,6 +12,7 @@ from tunesmith.config import ConfigError, RunConfig, parse_config
 from tunesmith.data.formats.squad import import_squad
 from tunesmith.data.schema import write_records
 from tunesmith.evaluate.harness import evaluate_run
+from tunesmith.guard import Guard
 from tunesmith.guard.no_answer import (
     FALLBACK_THRESHOLD,
     choose_threshold,
@@ -99,6 +100,10 @@ def test_eval_chooses_on_validation_records_and_later_readers_get_the_choice(
     predictor = load_predictor(config, run, "base")
     assert predictor.no_answer_threshold == chosen["threshold"]
     assert no_answer_threshold(config.guard, predictor) == chosen["threshold"]
+    # the no_answer_prob gate abstains at the same threshold, not at its seed default 0.5
+    guard = Guard(config, run.root, label="base")
+    assert guard.thresholds["no_answer_prob"] == chosen["threshold"]
+    assert guard.sources["no_answer_prob"] == "calibrated"
     # the eval stage re-runs when the validation split changes
     assert "data/val.jsonl" in _eval_inputs(config, run.root)
     fixed = _config(tmp_path, 0.7)
