@@ -48,6 +48,8 @@ def test_review_records_from_the_keyboard(page: Any, url: str, ui_config: RunCon
 
     # w: write a reason; Enter rejects; the panel (htmx) counts it and moves on
     page.keyboard.press("w")
+    # keys.js focuses the field on the next tick: typed before that, "a" would accept
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'reason'")
     page.keyboard.type("the answer is wrong")
     page.keyboard.press("Enter")
     page.locator("#saved").wait_for()
