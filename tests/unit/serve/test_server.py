@@ -171,22 +171,27 @@ def test_concurrent_requests_share_generate_calls(service: GuardService, serve: 
 
 
 def test_a_full_queue_answers_503(service: GuardService, serve: Serve) -> None:
-    held = threading.Event()
+    held, entered = threading.Event(), threading.Event()
     busy = copy.copy(service)
     busy.config = service.config.model_copy(deep=True)
     busy.config.serve.queue_size = 1
     busy.config.serve.max_batch_size = 1
 
     def slow(questions: list[str], contexts: list[str], max_new_tokens: int) -> Any:
+        entered.set()
         held.wait(60)
         return service.answer(questions, contexts, max_new_tokens)
 
     busy.answer = slow  # type: ignore[method-assign]
     with serve(busy) as url, ThreadPoolExecutor(2) as pool:
         first = pool.submit(ask, url)  # taken by the model thread, held there
+        # one at a time: sent together, either could be the one the model thread takes
+        assert entered.wait(120), "the first request never reached the model"
         second = pool.submit(ask, url)  # waits in the queue (size 1)
-        deadline = time.monotonic() + 120  # a loaded machine is slow to send both
+        deadline = time.monotonic() + 120  # a loaded machine is slow to send it
         while HTTP.get(f"{url}/health").json()["queue"]["waiting"] < 1:
+            if second.done():
+                second.result()  # a client-side failure, raised with its own message
             assert time.monotonic() < deadline, "the second request never queued"
             time.sleep(0.05)
         third = HTTP.post(f"{url}/v1/chat/completions", json={
