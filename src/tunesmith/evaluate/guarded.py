@@ -28,11 +28,11 @@ from tunesmith.config import RunConfig
 from tunesmith.data.formats.squad import import_squad
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
-from tunesmith.guard.calibrate import default_gates, gated_predictions
+from tunesmith.guard.calibrate import gated_predictions
 from tunesmith.guard.gates import GATES, Signals
-from tunesmith.guard.no_answer import calibrate_for_eval, gate_thresholds
+from tunesmith.guard.no_answer import calibrate_for_eval
 from tunesmith.guard.signals import SimilarityModel, compute_signals, load_rejection_head
-from tunesmith.guard.stages import load_thresholds
+from tunesmith.guard.stages import gate_settings
 from tunesmith.inference import load_predictor
 from tunesmith.metrics.abstention import abstention_scores, coverage_risk
 from tunesmith.metrics.squad_v2 import (
@@ -205,20 +205,15 @@ def evaluate_guarded(config: RunConfig, run_dir: Path,
         predictor = load_predictor(config, layout, label)
         calibrate_for_eval(config, layout, predictor, console)  # guard.no_answer_threshold: auto
         rejection = head if label == "tuned" else None
-        saved = load_thresholds(run_dir, label)
-        chosen = gate_thresholds(config.guard, predictor)  # the no_answer_prob gate, with auto
-        if saved is None:
-            gates = config.guard.gates or default_gates(config.model.task, rejection is not None)
-            thresholds: dict[str, float] = dict(chosen)
-        else:
-            gates, thresholds = saved
-            thresholds = {**chosen, **thresholds}
-        thresholds.update(config.guard.thresholds)
+        settings = gate_settings(config, run_dir, label, predictor.no_answer_threshold,
+                                 rejection is not None)
+        gates, thresholds = settings.gates, settings.thresholds
         signals = compute_signals(config, predictor, [r.question for r in records],
                                   [r.context for r in records], rejection, similarity, console)
         metrics, guarded = guarded_scores(config, examples, signals, gates, thresholds)
         metrics["eval_set"] = source
-        metrics["thresholds_from"] = "guard/thresholds.json" if saved else "seed defaults"
+        metrics["thresholds_from"] = ("guard/thresholds.json" if settings.calibrated
+                                      else "seed defaults")
         results[label] = metrics
         rows.extend(_rows(records, signals, guarded, label, config.model.task))
     abstain = dict.fromkeys((ex.qid for ex in examples), "")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import RunConfig, load_config
-from tunesmith.guard.calibrate import default_gates
 from tunesmith.guard.decide import (
     GateResult,
     GuardedAnswer,
@@ -32,9 +31,8 @@ class Guard:
 
     def __init__(self, config: RunConfig, run_dir: Path | None = None, label: str = "tuned"):
         # deferred: importing these loads safetensors, torch, transformers
-        from tunesmith.guard.no_answer import gate_thresholds
         from tunesmith.guard.signals import SimilarityModel, load_rejection_head
-        from tunesmith.guard.stages import load_thresholds
+        from tunesmith.guard.stages import gate_settings
         from tunesmith.inference import load_predictor
 
         self.config = config
@@ -42,21 +40,12 @@ class Guard:
         self.label = label
         self.predictor = load_predictor(config, self.run_dir, label)
         self.rejection_head = load_rejection_head(self.run_dir) if label == "tuned" else None
-        saved = load_thresholds(self.run_dir, label)
-        self.sources: dict[str, ThresholdSource] = {}
-        # with guard.no_answer_threshold: auto, the no_answer_prob gate at the chosen threshold
-        chosen = gate_thresholds(config.guard, self.predictor)
-        if saved is None:
-            self.gates = config.guard.gates or default_gates(
-                config.model.task, self.rejection_head is not None)
-            self.thresholds: dict[str, float] = dict(chosen)
-        else:
-            self.gates, self.thresholds = saved
-            self.thresholds = {**chosen, **self.thresholds}
-        self.sources = dict.fromkeys(self.thresholds, "calibrated")
-        for name, value in config.guard.thresholds.items():
-            self.thresholds[name] = value
-            self.sources[name] = "config"
+        settings = gate_settings(config, self.run_dir, label,
+                                 self.predictor.no_answer_threshold,
+                                 self.rejection_head is not None)
+        self.gates = settings.gates
+        self.thresholds: dict[str, float] = settings.thresholds
+        self.sources: dict[str, ThresholdSource] = settings.sources
         for name in self.gates:
             GATES.get(name)  # an unknown gate name fails here, with the known ones listed
         # the encoder embeds question and context on every answer: only for a gate that reads it

@@ -25,7 +25,7 @@ from tunesmith.config import GuardConfig, RunConfig
 from tunesmith.config.auto import is_auto
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.inference import Predictor, generate_answers
-from tunesmith.metrics.squad_v2 import compute_f1, normalize_answer
+from tunesmith.metrics.squad_v2 import SquadExample, get_raw_scores, normalize_answer
 from tunesmith.utils.io import read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
@@ -55,16 +55,6 @@ def no_answer_threshold(guard: GuardConfig, predictor: Predictor | None = None) 
     return calibrated if calibrated is not None else FALLBACK_THRESHOLD
 
 
-def gate_thresholds(guard: GuardConfig, predictor: Predictor) -> dict[str, float]:
-    """The ``no_answer_prob`` gate's threshold where the abstention threshold was chosen on
-    validation (``auto``): the same number, so that the gate does not abstain on answers the
-    decoding rule chose to give (its seed default, 0.5, would). Calibrated gate thresholds
-    (``tunesmith calibrate``) and ``guard.thresholds`` still take precedence."""
-    if is_auto(guard.no_answer_threshold) and predictor.no_answer_threshold is not None:
-        return {"no_answer_prob": predictor.no_answer_threshold}
-    return {}
-
-
 @dataclass(frozen=True)
 class NoAnswerCalibration:
     """The chosen threshold and the evidence for it."""
@@ -80,14 +70,23 @@ class NoAnswerCalibration:
         return asdict(self)
 
 
+def mean_f1_at(threshold: float, p_no_answer: Sequence[float], greedy_abstained: Sequence[bool],
+               f1_answered: Sequence[float], f1_abstained: Sequence[float]) -> float:
+    """Mean F1 (0-1) at ``threshold`` under the decoding rule: question ``i`` abstains (F1
+    ``f1_abstained[i]``) when its greedy reply was the abstention and ``p_no_answer[i]`` reaches
+    the threshold, else it is answered (F1 ``f1_answered[i]``)."""
+    return sum(ab if (g and p >= threshold) else an for p, g, an, ab in
+               zip(p_no_answer, greedy_abstained, f1_answered, f1_abstained, strict=True)
+               ) / len(p_no_answer)
+
+
 def choose_threshold(p_no_answer: Sequence[float], greedy_abstained: Sequence[bool],
                      f1_answered: Sequence[float], f1_abstained: Sequence[float],
                      ) -> tuple[float, float]:
     """The threshold with the highest mean F1, and that F1 (0-1).
 
-    Question ``i`` is answered (F1 ``f1_answered[i]``) unless its greedy reply was the
-    abstention and ``p_no_answer[i]`` reaches the threshold (F1 ``f1_abstained[i]``): the
-    decoding rule of ``inference.generate``. The candidates lie midway between consecutive
+    Each threshold is scored by :func:`mean_f1_at` (the decoding rule of
+    ``inference.generate``). The candidates lie midway between consecutive
     probabilities of the greedy abstentions (and beyond both ends), so the choice does not sit
     on a validation point; among equally good ones, the nearest to 0.5 wins.
     """
@@ -100,13 +99,8 @@ def choose_threshold(p_no_answer: Sequence[float], greedy_abstained: Sequence[bo
     cuts = [points[0] / 2, *((a + b) / 2 for a, b in zip(points, points[1:], strict=False)),
             (points[-1] + 1.0) / 2]
     cuts = [min(max(c, 1e-6), 1 - 1e-6) for c in cuts]
-
-    def mean_f1(t: float) -> float:
-        return sum(ab if (g and p >= t) else an for p, g, an, ab in
-                   zip(p_no_answer, greedy_abstained, f1_answered, f1_abstained,
-                       strict=True)) / n
-
-    scored = [(mean_f1(t), -abs(t - FALLBACK_THRESHOLD), t) for t in cuts]
+    scored = [(mean_f1_at(t, p_no_answer, greedy_abstained, f1_answered, f1_abstained),
+               -abs(t - FALLBACK_THRESHOLD), t) for t in cuts]
     best_f1, _, best_t = max(scored)
     return best_t, best_f1
 
@@ -136,17 +130,16 @@ def calibrate_no_answer(config: RunConfig, predictor: Predictor, records: Sequen
         for i, g in zip(again, forced, strict=True):
             answered[i] = g.text
 
-    def f1(record: QARecord, prediction: str) -> float:
-        golds = [g for g in record.references if normalize_answer(g)] or [""]
-        return max(compute_f1(g, prediction) for g in golds)
-
-    f1_answered = [f1(r, as_squad_prediction(a, guard)) for r, a in zip(records, answered,
-                                                                        strict=True)]
-    f1_abstained = [f1(r, "") for r in records]
+    # per-question F1 as the official script scores it (ids are unique within a split)
+    examples = [SquadExample(r.id, r.references) for r in records]
+    _, if_answered = get_raw_scores(examples, {r.id: as_squad_prediction(a, guard)
+                                               for r, a in zip(records, answered, strict=True)})
+    _, if_abstained = get_raw_scores(examples, dict.fromkeys(if_answered, ""))
+    f1_answered = [if_answered[r.id] for r in records]
+    f1_abstained = [if_abstained[r.id] for r in records]
     p = [g.p_no_answer if g.p_no_answer is not None else 0.0 for g in first]
     threshold, best = choose_threshold(p, abstained, f1_answered, f1_abstained)
-    at_fallback = sum(ab if (g and q >= FALLBACK_THRESHOLD) else an for q, g, an, ab in
-                      zip(p, abstained, f1_answered, f1_abstained, strict=True)) / len(records)
+    at_fallback = mean_f1_at(FALLBACK_THRESHOLD, p, abstained, f1_answered, f1_abstained)
     return NoAnswerCalibration(threshold=round(threshold, 6), split=split,
                                questions=len(records), f1=round(100 * best, 4),
                                f1_at_fallback=round(100 * at_fallback, 4),

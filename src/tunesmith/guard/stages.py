@@ -8,15 +8,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from tunesmith.config import RunConfig
+from tunesmith.config.auto import is_auto
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import calibrate, default_gates
+from tunesmith.guard.decide import ThresholdSource
 from tunesmith.metrics.squad_v2 import SquadExample
 from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
@@ -91,3 +94,36 @@ def load_thresholds(run_dir: Path, label: str) -> tuple[list[str], dict[str, flo
     if label not in data:
         return None
     return list(data[label]["gates"]), dict(data[label]["thresholds"])
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """The gates inference applies for one model, each threshold with where it came from."""
+
+    gates: list[str]
+    thresholds: dict[str, float]
+    sources: dict[str, ThresholdSource]
+    calibrated: bool  # the gates and thresholds `tunesmith calibrate` saved
+
+
+def gate_settings(config: RunConfig, run_dir: Path, label: str,
+                  no_answer_threshold: float | None, trained_head: bool) -> GateSettings:
+    """The gates and thresholds for ``label``: those ``tunesmith calibrate`` saved, else the
+    default gates (or ``guard.gates``) at their seed thresholds. With
+    ``guard.no_answer_threshold: auto``, ``no_answer_threshold`` (the one eval chose,
+    ``Predictor.no_answer_threshold``) is the ``no_answer_prob`` gate's threshold unless
+    calibration saved one, so that the gate does not abstain on answers the decoding rule chose
+    to give (its seed default, 0.5, would). ``guard.thresholds`` override every source."""
+    saved = load_thresholds(run_dir, label)
+    if saved is None:
+        gates = config.guard.gates or default_gates(config.model.task, trained_head)
+        thresholds: dict[str, float] = {}
+    else:
+        gates, thresholds = saved
+    if is_auto(config.guard.no_answer_threshold) and no_answer_threshold is not None:
+        thresholds = {"no_answer_prob": no_answer_threshold, **thresholds}
+    sources: dict[str, ThresholdSource] = dict.fromkeys(thresholds, "calibrated")
+    for name, value in config.guard.thresholds.items():
+        thresholds[name] = value
+        sources[name] = "config"
+    return GateSettings(list(gates), thresholds, sources, saved is not None)
