@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,3 +42,26 @@ def run_with_base(tiny_lm: str) -> Callable[[Path], Path]:
         return run_dir
 
     return make
+
+
+HUMAN_CONTEXT = "The broker listens on port 7420 by default. It was released in March 2021."
+HUMAN_SQUAD = {"version": "v2.0", "data": [{"title": "Broker", "paragraphs": [{
+    "context": HUMAN_CONTEXT,
+    "qas": [
+        {"id": "q1", "question": "Which port does the broker listen on?", "is_impossible": False,
+         "answers": [{"text": "7420", "answer_start": HUMAN_CONTEXT.index("7420")}]},
+        {"id": "q2", "question": "When was it released?", "is_impossible": False,
+         "answers": [{"text": "March 2021",
+                      "answer_start": HUMAN_CONTEXT.index("March 2021")}]},
+        {"id": "q3", "question": "Who founded the broker?", "is_impossible": True,
+         "answers": [], "plausible_answers": [{"text": "broker", "answer_start": 4}]},
+    ]}]}]}
+
+
+@pytest.fixture
+def human_squad(tmp_path: Path) -> Path:
+    """``tmp_path/human.json``: a SQuAD 2.0 file of three questions (one unanswerable) about
+    one short context, as a user's ``eval.dataset`` would be."""
+    path = tmp_path / "human.json"
+    path.write_text(json.dumps(HUMAN_SQUAD), encoding="utf-8")
+    return path

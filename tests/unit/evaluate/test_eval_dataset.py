@@ -14,18 +14,6 @@ from tunesmith.evaluate.harness import evaluate_run
 from tunesmith.pipeline.run import _eval_inputs
 from tunesmith.utils.layout import RunLayout
 
-CONTEXT = "The broker listens on port 7420 by default. It was released in March 2021."
-SQUAD = {"version": "v2.0", "data": [{"title": "Broker", "paragraphs": [{
-    "context": CONTEXT,
-    "qas": [
-        {"id": "q1", "question": "Which port does the broker listen on?", "is_impossible": False,
-         "answers": [{"text": "7420", "answer_start": CONTEXT.index("7420")}]},
-        {"id": "q2", "question": "When was it released?", "is_impossible": False,
-         "answers": [{"text": "March 2021", "answer_start": CONTEXT.index("March 2021")}]},
-        {"id": "q3", "question": "Who founded the broker?", "is_impossible": True,
-         "answers": [], "plausible_answers": [{"text": "broker", "answer_start": 4}]},
-    ]}]}]}
-
 
 def _config(tmp_path: Path, dataset: str | None) -> RunConfig:
     return RunConfig.model_validate({
@@ -37,14 +25,13 @@ def _config(tmp_path: Path, dataset: str | None) -> RunConfig:
 
 
 def test_the_plain_path_scores_eval_dataset_without_a_test_split(
-        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
-    (tmp_path / "human.json").write_text(json.dumps(SQUAD), encoding="utf-8")
-    config = _config(tmp_path, str(tmp_path / "human.json"))
+        tmp_path: Path, run_with_base: Callable[[Path], Path], human_squad: Path) -> None:
+    config = _config(tmp_path, str(human_squad))
     run = RunLayout(run_with_base(config.run_dir))
     assert not run.test_jsonl.exists()
     metrics = evaluate_run(config, run)
     base = metrics["base"]
-    assert base["total"] == 3 and base["eval_set"] == str(tmp_path / "human.json")
+    assert base["total"] == 3 and base["eval_set"] == str(human_squad)
     for key in ("exact", "f1", "HasAns_f1", "NoAns_f1", "hallucination_rate",
                 "false_abstain_rate"):
         assert 0.0 <= base[key] <= 100.0, key

@@ -22,18 +22,6 @@ from tunesmith.inference import load_predictor
 from tunesmith.pipeline.run import _eval_inputs
 from tunesmith.utils.layout import RunLayout
 
-CONTEXT = "The broker listens on port 7420 by default. It was released in March 2021."
-SQUAD = {"version": "v2.0", "data": [{"title": "Broker", "paragraphs": [{
-    "context": CONTEXT,
-    "qas": [
-        {"id": "q1", "question": "Which port does the broker listen on?", "is_impossible": False,
-         "answers": [{"text": "7420", "answer_start": CONTEXT.index("7420")}]},
-        {"id": "q2", "question": "When was it released?", "is_impossible": False,
-         "answers": [{"text": "March 2021", "answer_start": CONTEXT.index("March 2021")}]},
-        {"id": "q3", "question": "Who founded the broker?", "is_impossible": True,
-         "answers": [], "plausible_answers": [{"text": "broker", "answer_start": 4}]},
-    ]}]}]}
-
 
 def test_the_threshold_with_the_best_f1_lies_between_the_two_kinds() -> None:
     # answerable questions (answered correctly) at p 0.6 and 0.7, unanswerable ones at 0.8, 0.9:
@@ -80,8 +68,7 @@ def _config(tmp_path: Path, threshold: str | float | None) -> RunConfig:
 
 
 def test_eval_chooses_on_validation_records_and_later_readers_get_the_choice(
-        tmp_path: Path, run_with_base: Callable[[Path], Path]) -> None:
-    (tmp_path / "human.json").write_text(json.dumps(SQUAD), encoding="utf-8")
+        tmp_path: Path, run_with_base: Callable[[Path], Path], human_squad: Path) -> None:
     config = _config(tmp_path, "auto")
     run = RunLayout(run_with_base(config.run_dir))
     # no validation records yet: the fallback, said so
@@ -89,7 +76,7 @@ def test_eval_chooses_on_validation_records_and_later_readers_get_the_choice(
     assert metrics["no_answer_threshold"] == FALLBACK_THRESHOLD
     assert metrics["no_answer_threshold_from"].startswith("fallback")
     assert not run.no_answer_thresholds.exists()
-    write_records(run.val_jsonl, import_squad(tmp_path / "human.json").records)
+    write_records(run.val_jsonl, import_squad(human_squad).records)
     metrics = evaluate_run(config, run)["base"]
     chosen = json.loads(run.no_answer_thresholds.read_text())["base"]
     assert chosen["split"] == "val" and chosen["questions"] == 3
