@@ -16,7 +16,11 @@ from tunesmith.data.augment.distort import (
     remove_sentences,
 )
 from tunesmith.data.augment.entity_swap import replace_everywhere, swap_entities
-from tunesmith.data.augment.paraphrase import paraphrase_records, valid_paraphrase
+from tunesmith.data.augment.paraphrase import (
+    paraphrase_records,
+    template_paraphrases,
+    valid_paraphrase,
+)
 from tunesmith.data.chunk import Context
 from tunesmith.data.schema import QARecord
 
@@ -53,6 +57,13 @@ def test_template_paraphrases_keep_the_answer_valid() -> None:
     assert valid_paraphrase(RECORDS[0], "Where is support based in New York?") == (
         "gives the answer away")
     assert all(r.stage == "augment" for r in rejected)
+
+
+def test_a_fronted_preposition_stays_in_front_and_capitalised_once() -> None:
+    record = _record("Since which version has support been based in New York?", "New York")
+    got = template_paraphrases(record, random.Random(0))
+    assert "Since what version has support been based in New York?" in got
+    assert all(", Since" not in q for q in got), got
 
 
 def test_model_paraphrases_are_checked_before_they_are_kept() -> None:

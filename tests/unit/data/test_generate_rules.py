@@ -75,3 +75,32 @@ def test_squad_paragraphs_give_several_questions_each(squad_sample_dir: Path) ->
 
 def test_registry_lists_every_generator() -> None:
     assert {"rules", "patterns", "llm", "hf"} <= set(GENERATORS.names())
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "answer"),
+    [
+        # a typed identifier: the answer is the name, the question asks by its type noun
+        ("The server.node_id key sets the numeric identifier of the broker.",
+         "Which key sets the numeric identifier of the broker?", "server.node_id"),
+        ("Quotas are set with the hlctl quota command.",
+         "Which command are quotas set with?", "hlctl quota"),
+        ("Failed requests return the error code HL-4031.",
+         "Which error code do failed requests return?", "HL-4031"),
+        ("The metric harborlight_active_connections reports open client connections.",
+         "Which metric reports open client connections?", "harborlight_active_connections"),
+        # a number after its noun names one ("version 2.7"), it does not count it
+        ("Authentication was disabled by default before version 3.0.",
+         "Before which version was authentication disabled by default?", "3.0"),
+        ("Each snapshot includes a SHA-256 checksum.",
+         "Which checksum does each snapshot include?", "SHA-256"),
+        # a name with a slash is not a person, whatever the entity recogniser says
+        ("The name of the current Harborlight wire protocol is HLP/2.",
+         "What is the name of the current Harborlight wire protocol?", "HLP/2"),
+    ],
+)
+def test_identifiers_are_asked_for_by_their_type(sentence: str, question: str, answer: str) -> None:
+    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
+    by_question = {r.question: r.answer for r in got}
+    assert by_question.get(question) == answer, by_question
+    assert not any(q.startswith(("How many version", "Who")) for q in by_question)

@@ -35,6 +35,7 @@ _WH = [
     (re.compile(r"^How many (?=\w)"), ["What number of "]),
     (re.compile(r"^Who (?=\w)"), ["Which person "]),
     (re.compile(r"^Which (?=\w)"), ["What "]),
+    (re.compile(r"^(In|On|At|Before|After|Since|From|Until) which (?=\w)"), [r"\1 what "]),
 ]
 _FRAMES = ["According to the text, {q}", "Based on the passage, {q}", "From the context, {q}",
            "In the passage, {q}"]
@@ -79,7 +80,8 @@ def template_paraphrases(record: QARecord, rng: random.Random) -> list[str]:
 
 def _proper_start(question: str) -> bool:
     first = question.split()[0]
-    return first not in ("What", "Which", "Who", "Where", "When", "How", "In", "At", "Why")
+    return first not in ("What", "Which", "Who", "Where", "When", "How", "In", "At", "Why", "On",
+                         "Before", "After", "Since", "From", "Until")
 
 
 def valid_paraphrase(record: QARecord, text: str) -> str | None:

@@ -17,6 +17,7 @@ sentence shapes typical of technical documentation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +58,13 @@ _PREPOSITIONS = {"of", "in", "on", "at", "by", "for", "with", "from", "to", "und
 # clause questions cover those sentences better)
 _PATTERNS_KEPT = {"port", "default", "passive"}
 _MAX_SUBJECT_TOKENS = 12
+# an identifier in technical prose: a dotted, underscored or slashed name (server.node_id,
+# harborlight_active_connections, HLP/2), a version (2.7), letters with digits (HL-4031,
+# SHA-256) or an all-capitals word (BACKWARD)
+_CODE_LIKE = re.compile(r"\w[._/:]\w|_|[A-Za-z].*\d|\d.*[A-Za-z]|^[A-Z]{2,}$")
+# prepositions that read better before "which <noun>" than stranded at the end
+# ("In which version was ...?" rather than "Which version was ... introduced in?")
+_FRONT_PREPS = {"in", "before", "after", "since", "until", "from", "on", "at"}
 
 
 def _plural(token: Token) -> bool:
@@ -125,6 +133,9 @@ def _wh(answer_head: Token, ent_label: str, role: str, prep: str | None) -> tupl
             return ("What century" if "centur" in entity_text(answer_head) else "When", True)
         return None
     if ent_label in ("PERSON",) or (ent_label == "NORP" and answer_head.pos_ == "PROPN"):
+        # the small model calls names like "HLP/2" people: no one's name has digits or slashes
+        if re.search(r"[\d/_.]", entity_text(answer_head)):
+            return ("What", False)
         return ("Who", False)
     if ent_label in ("GPE", "LOC", "FAC"):
         if prep in _WHERE_PREPS:
@@ -143,6 +154,44 @@ def _wh(answer_head: Token, ent_label: str, role: str, prep: str | None) -> tupl
     if lower in PERSON_NOUNS:
         return ("Who", False)
     return ("What", False)
+
+
+def _code_like(token: Token) -> bool:
+    """Whether ``token`` reads as a name in code or configuration rather than a word."""
+    if token.is_punct or len(token.text) < 2:
+        return False
+    return bool(_CODE_LIKE.search(token.text)) or (token.pos_ == "PROPN" and token.text.islower())
+
+
+def _identifier(head: Token, i: int, j: int) -> tuple[int, int, str] | None:
+    """(answer start, answer end, type noun) when the phrase ``doc[i:j]`` names an identifier
+    together with what kind of thing it is, which the answer leaves out and the question asks
+    by: "the server.node_id key" -> ("server.node_id", "key"), "the hlctl quota command" ->
+    ("hlctl quota", "command"), "the error code HL-4031" -> ("HL-4031", "error code"), "the
+    metric harborlight_active_connections" -> ("harborlight_active_connections", "metric")."""
+    doc = head.doc
+    before = list(doc[i:head.i])
+    if j != head.i + 1 or not before:
+        return None
+    if head.pos_ == "NOUN" and not _code_like(head) and all(
+        t.dep_ in ("compound", "amod", "nmod") and (_code_like(t) or t.pos_ == "PROPN")
+        for t in before
+    ) and any(_code_like(t) for t in before):
+        return i, head.i, head.text
+    if _code_like(head) and all(
+        t.dep_ in ("compound", "amod") and t.is_lower and t.is_alpha and not t.is_stop
+        for t in before
+    ):
+        return head.i, j, render(before)
+    return None
+
+
+def _which(noun: str, role: str, prep: str | None) -> tuple[str, bool]:
+    """The wh-phrase asking for an identifier by its type noun, the preposition fronted when
+    it reads better there."""
+    if role == "pobj" and prep in _FRONT_PREPS:
+        return f"{prep.capitalize()} which {noun}", True
+    return f"Which {noun}", False
 
 
 def _in_parentheses(sent: Span) -> set[int]:
@@ -202,7 +251,8 @@ class _Clause:
             return None
         tokens = [doc[i] for i in ids]
         text = render(tokens)
-        if tokens[0].tag_ not in ("NNP", "NNPS") and text[:1].isupper():
+        upper_word = text[1:2].isupper()  # "IPv6" keeps its capital
+        if tokens[0].tag_ not in ("NNP", "NNPS") and text[:1].isupper() and not upper_word:
             text = text[0].lower() + text[1:]
         return text
 
@@ -285,7 +335,10 @@ def _candidates(clause: _Clause) -> list[tuple[Token, str, int, int]]:
             continue
         head = ent.root
         if ent.label_ in ("CARDINAL", "QUANTITY") and head.dep_ == "nummod":
-            found[head.head.i] = (head.head, "COUNT", ent.start, ent.end)
+            # a number before its noun counts it ("three brokers"); after it, it names one
+            # ("version 2.7", "port 9092")
+            kind = "COUNT" if ent.start < head.head.i else "NUMBER_NAME"
+            found[head.head.i] = (head.head, kind, ent.start, ent.end)
             continue
         if _slot_of(head) is None:
             continue
@@ -324,6 +377,23 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
             wh, with_prep = "How many " + render(noun_words), False
             role, prep = slot[0], slot[1]
             rule, priority = "how-many", 3
+        elif label == "NUMBER_NAME":
+            slot = _slot_of(head)
+            if slot is None:
+                continue
+            role, prep = slot[0], slot[1]
+            wh, with_prep = _which(head.lemma_.lower(), role, prep)
+            rule, priority = "identifier", 3
+        elif (ident := _identifier(head, i, j)) is not None and label not in (
+            "DATE", "TIME", "MONEY", "PERCENT"
+        ):
+            slot = _slot_of(head)
+            if slot is None:
+                continue
+            i, j, noun = ident
+            role, prep = slot[0], slot[1]
+            wh, with_prep = _which(noun, role, prep)
+            rule, priority = "identifier", 3
         else:
             slot = _slot_of(head)
             if slot is None:
