@@ -17,16 +17,21 @@ from tunesmith.config import RunConfig
 from tunesmith.export.card import model_card
 from tunesmith.export.merge import EXPORT_MARKER, MergedModel, merge_tuned, publish, save_merged
 from tunesmith.guard import GATES
-from tunesmith.guard.stages import load_thresholds
+from tunesmith.guard.stages import gate_settings
+from tunesmith.inference.encoder import TASK_FILE
+from tunesmith.inference.loading import chosen_no_answer_threshold
 from tunesmith.utils.layout import RunLayout
 
 
 def guard_thresholds(config: RunConfig) -> dict[str, float]:
-    """The gates and thresholds serving applies: calibrated, else configured, else the seed's."""
-    saved = load_thresholds(config.run_dir, "tuned")
-    gates, thresholds = saved if saved is not None else (config.guard.gates or [], {})
-    thresholds = {**thresholds, **config.guard.thresholds}
-    return {g: thresholds.get(g, GATES.get(g).default) for g in gates}
+    """The gates and thresholds serving applies to the tuned model, as the Guard settles them:
+    calibrated, else the eval stage's choice under ``guard.no_answer_threshold: auto``, else
+    configured, else the seed's."""
+    layout = RunLayout.of(config)
+    trained_head = (layout.answerability / TASK_FILE).exists()
+    settings = gate_settings(config, layout.root, "tuned",
+                             chosen_no_answer_threshold(config, layout, "tuned"), trained_head)
+    return {g: settings.thresholds.get(g, GATES.get(g).default) for g in settings.gates}
 
 
 def write_merged_folder(config: RunConfig, merged: MergedModel, target: Path,

@@ -163,10 +163,10 @@ def load_predictor(
     tokenizer = load_tokenizer(tokenizer_source, revision=config.model.revision,
                                trust_remote_code=config.model.trust_remote_code)
     return Predictor("causal_lm", model, tokenizer, label, head,
-                     _chosen_no_answer_threshold(config, layout, label))
+                     chosen_no_answer_threshold(config, layout, label))
 
 
-def _chosen_no_answer_threshold(config: RunConfig, layout: RunLayout | None,
+def chosen_no_answer_threshold(config: RunConfig, layout: RunLayout | None,
                                 label: str) -> float | None:
     """With ``guard.no_answer_threshold: auto``, the threshold the eval stage chose for
     ``label`` (``tunesmith.guard.no_answer``), if it ran."""

@@ -11,6 +11,7 @@ import pytest
 from tunesmith.config.data_gen import GenerateConfig
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate import GENERATORS, generate_questions, make_generator
+from tunesmith.data.generate.rules import spread_order
 
 TEXT = (
     "The Normans were famed for their martial spirit. In 1066, William the Conqueror "
@@ -104,3 +105,17 @@ def test_identifiers_are_asked_for_by_their_type(sentence: str, question: str, a
     by_question = {r.question: r.answer for r in got}
     assert by_question.get(question) == answer, by_question
     assert not any(q.startswith(("How many version", "Who")) for q in by_question)
+
+
+def test_spread_order_covers_the_range_evenly() -> None:
+    for n in range(1, 40):
+        assert sorted(spread_order(n)) == list(range(n))
+    assert spread_order(10)[:4] == [0, 5, 2, 7]
+
+
+def test_a_limit_below_the_sentence_count_still_asks_about_the_end() -> None:
+    sentences = [f"The service number {k} listens on port {7000 + k}." for k in range(10)]
+    text = " ".join(sentences)
+    got = make_generator().generate(Context("d#0", "d", 0, text), limit=4)
+    starts = sorted(r.answer_start for r in got)
+    assert len(got) == 4 and starts[-1] > len(text) // 2, [r.answer for r in got]

@@ -217,3 +217,15 @@ def test_smollm2_goes_back_to_a_gguf_file(tmp_path: Path) -> None:
     reader = gguf.GGUFReader(record["path"])
     assert "<|im_start|>" in reader.fields["tokenizer.chat_template"].contents()
     assert reader.fields["general.base_model.0.name"].contents().startswith("Smollm2")
+
+
+def test_card_records_the_threshold_eval_chose_under_auto(tmp_path: Path, tiny_lm: str) -> None:
+    from tunesmith.export.merged import guard_thresholds
+
+    config = _make_run(tmp_path, tiny_lm)
+    config = config.model_copy(update={"guard": config.guard.model_copy(update={
+        "gates": ["no_answer_prob"], "no_answer_threshold": "auto"})})
+    assert guard_thresholds(config) == {"no_answer_prob": 0.5}  # nothing chosen yet: the seed's
+    layout = RunLayout.of(config)
+    layout.no_answer_thresholds.write_text(json.dumps({"tuned": {"threshold": 0.848}}))
+    assert guard_thresholds(config) == {"no_answer_prob": 0.848}

@@ -470,9 +470,34 @@ def drafts_for_doc(doc: Doc) -> list[list[Draft]]:
     return grouped
 
 
+def spread_order(n: int) -> list[int]:
+    """``0 .. n-1`` in an order whose every prefix covers the range evenly (the base-2 van der
+    Corput sequence scaled to ``n``): 0, n/2, n/4, 3n/4, ..."""
+    order: list[int] = []
+    seen: set[int] = set()
+    i = 0
+    while len(order) < n:
+        x, denom, j = 0.0, 1.0, i
+        while j:
+            denom *= 2
+            x += (j & 1) / denom
+            j >>= 1
+        index = int(x * n)
+        if index not in seen:
+            seen.add(index)
+            order.append(index)
+        i += 1
+    return order
+
+
 def _select(grouped: list[list[Draft]], limit: int) -> list[Draft]:
-    """Up to ``limit`` drafts, round-robin over sentences, best first, one per answer span."""
-    queues = [sorted(g, key=lambda d: -d.priority) for g in grouped]
+    """Up to ``limit`` drafts, round-robin over sentences, best first, one per answer span.
+    Each round visits the sentences spread over the context (first, middle, quarters, ...):
+    in sentence order a limit below the number of sentences asks only about the first ones,
+    and a model trained on that learns that answers come early and abstains on late ones."""
+    with_drafts = [g for g in grouped if g]
+    queues = [sorted(with_drafts[k], key=lambda d: -d.priority)
+              for k in spread_order(len(with_drafts))]
     chosen: list[Draft] = []
     used_spans: set[tuple[int, int]] = set()
     used_questions: set[str] = set()
