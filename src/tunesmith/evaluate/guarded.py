@@ -37,9 +37,7 @@ from tunesmith.inference import load_predictor
 from tunesmith.metrics.abstention import abstention_scores, coverage_risk
 from tunesmith.metrics.squad_v2 import (
     SquadExample,
-    compute_exact,
-    compute_f1,
-    normalize_answer,
+    get_raw_scores,
     squad_v2_scores,
 )
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
@@ -226,17 +224,17 @@ def evaluate_guarded(config: RunConfig, run_dir: Path,
 
 def _rows(records: Sequence[QARecord], signals: Sequence[Signals], guarded: dict[str, str],
           label: str, task: str) -> list[dict[str, Any]]:
+    exact, f1 = get_raw_scores([SquadExample(r.id, r.references) for r in records], guarded)
     rows = []
     for record, s in zip(records, signals, strict=True):
         prediction = guarded[record.id]
-        golds = [g for g in record.references if normalize_answer(g)] or [""]
         rows.append({
             "id": record.id, "model": label, "kind": record.kind, "question": record.question,
             "answers": record.references, "generated": s.answer, "prediction": prediction,
             "no_answer_score": na_score(s, task), "p_unanswerable": s.p_unanswerable,
             "p_no_answer": s.p_no_answer,
             "similarity": s.similarity,
-            "exact": max(compute_exact(g, prediction) for g in golds),
-            "f1": max(compute_f1(g, prediction) for g in golds),
+            "exact": exact[record.id],
+            "f1": f1[record.id],
         })
     return rows

@@ -33,9 +33,7 @@ from tunesmith.inference import Predictor, generate_answers, load_predictor
 from tunesmith.metrics.abstention import abstention_scores
 from tunesmith.metrics.squad_v2 import (
     SquadExample,
-    compute_exact,
-    compute_f1,
-    normalize_answer,
+    get_raw_scores,
     squad_v2_scores,
 )
 from tunesmith.utils.io import write_json_atomic, write_jsonl_atomic
@@ -86,10 +84,10 @@ def score_predictions(
     }
     metrics: dict[str, Any] = dict(squad_v2_scores(examples, predictions))
     metrics.update(abstention_scores(examples, predictions))
+    exact, f1 = get_raw_scores(examples, predictions)  # per question, as the official script
     rows = []
     for record, raw in zip(records, raw_answers, strict=True):
         prediction = predictions[record.id]
-        golds = [g for g in record.references if normalize_answer(g)] or [""]
         rows.append({
             "id": record.id,
             "model": label,
@@ -99,8 +97,8 @@ def score_predictions(
             "answers": record.references,
             "generated": raw,
             "prediction": prediction,
-            "exact": max(compute_exact(g, prediction) for g in golds),
-            "f1": max(compute_f1(g, prediction) for g in golds),
+            "exact": exact[record.id],
+            "f1": f1[record.id],
         })
     return ModelScore(metrics, rows)
 
