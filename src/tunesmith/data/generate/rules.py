@@ -352,7 +352,7 @@ def _candidates(clause: _Clause) -> list[tuple[Token, str, int, int]]:
         if _slot_of(head) is None or head.pos_ not in ("NOUN", "PROPN"):
             continue
         i, j = core_span(head)
-        if j - i < 2 and head.pos_ == "NOUN" and not _code_like(head):
+        if j - i < 2 and head.pos_ == "NOUN":
             continue  # a bare common noun ("people") says nothing on its own
         found[head.i] = (head, "", i, j)
     return list(found.values())
