@@ -493,8 +493,8 @@ def spread_order(n: int) -> list[int]:
 def _select(grouped: list[list[Draft]], limit: int) -> list[Draft]:
     """Up to ``limit`` drafts, round-robin over sentences, best first, one per answer span.
     Each round visits the sentences spread over the context (first, middle, quarters, ...):
-    in sentence order a limit below the number of sentences asks only about the first ones,
-    and a model trained on that learns that answers come early and abstains on late ones."""
+    in sentence order a limit below the number of sentences asks only about the first ones (on
+    the quickstart the last third of a section held 10% of the answers; spread, 16%)."""
     with_drafts = [g for g in grouped if g]
     queues = [sorted(with_drafts[k], key=lambda d: -d.priority)
               for k in spread_order(len(with_drafts))]
