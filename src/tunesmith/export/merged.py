@@ -17,8 +17,8 @@ from tunesmith.config import RunConfig
 from tunesmith.export.card import model_card
 from tunesmith.export.merge import EXPORT_MARKER, MergedModel, merge_tuned, publish, save_merged
 from tunesmith.guard import GATES
+from tunesmith.guard.signals import has_rejection_head
 from tunesmith.guard.stages import gate_settings
-from tunesmith.inference.encoder import TASK_FILE
 from tunesmith.inference.loading import chosen_no_answer_threshold
 from tunesmith.utils.layout import RunLayout
 
@@ -28,9 +28,9 @@ def guard_thresholds(config: RunConfig) -> dict[str, float]:
     calibrated, else the eval stage's choice under ``guard.no_answer_threshold: auto``, else
     configured, else the seed's."""
     layout = RunLayout.of(config)
-    trained_head = (layout.answerability / TASK_FILE).exists()
     settings = gate_settings(config, layout.root, "tuned",
-                             chosen_no_answer_threshold(config, layout, "tuned"), trained_head)
+                             chosen_no_answer_threshold(config, layout, "tuned"),
+                             has_rejection_head(layout))
     return {g: settings.thresholds.get(g, GATES.get(g).default) for g in settings.gates}
 
 

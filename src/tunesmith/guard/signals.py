@@ -33,11 +33,17 @@ from tunesmith.inference.encoder import (
 from tunesmith.utils.layout import RunLayout
 
 
+def has_rejection_head(run: RunLayout | Path) -> bool:
+    """Whether the run trained a rejection head (without loading it)."""
+    directory = (run if isinstance(run, RunLayout) else RunLayout(run)).answerability
+    return (directory / TASK_FILE).exists()
+
+
 def load_rejection_head(run: RunLayout | Path) -> tuple[Any, Any] | None:
     """The trained rejection head of the run, if there is one."""
-    directory = (run if isinstance(run, RunLayout) else RunLayout(run)).answerability
-    if not (directory / TASK_FILE).exists():
+    if not has_rejection_head(run):
         return None
+    directory = (run if isinstance(run, RunLayout) else RunLayout(run)).answerability
     model, tokenizer, _ = load_trained_encoder(directory)
     return model.to(inference_device()), tokenizer
 

@@ -17,6 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, LlamaC
 from tunesmith.config import MethodConfig, RunConfig
 from tunesmith.export import ExportError, export_model, merge_tuned, write_gguf
 from tunesmith.export.gguf_writer import check_llama
+from tunesmith.export.merged import guard_thresholds
 from tunesmith.export.verify import verify_gguf
 from tunesmith.inference import load_predictor
 from tunesmith.methods import METHODS
@@ -220,8 +221,6 @@ def test_smollm2_goes_back_to_a_gguf_file(tmp_path: Path) -> None:
 
 
 def test_card_records_the_threshold_eval_chose_under_auto(tmp_path: Path, tiny_lm: str) -> None:
-    from tunesmith.export.merged import guard_thresholds
-
     config = _make_run(tmp_path, tiny_lm)
     config = config.model_copy(update={"guard": config.guard.model_copy(update={
         "gates": ["no_answer_prob"], "no_answer_threshold": "auto"})})

@@ -26,16 +26,19 @@ from tunesmith.data.augment.base import (
     register_augmenter,
 )
 from tunesmith.data.augment.model_paraphrase import model_paraphraser
+from tunesmith.data.generate.identifiers import FRONT_PREPS
 from tunesmith.data.schema import QARecord, Rejection
 from tunesmith.utils.hashing import sha256_bytes
 from tunesmith.utils.text import normalize_answer
 
+# the prepositions ``rules`` puts before "which <noun>" ("In which version ...?")
+_FRONTED = tuple(sorted(p.capitalize() for p in FRONT_PREPS))
 _WH = [
     (re.compile(r"^Where (?=\w)"), ["In what place ", "At what location "]),
     (re.compile(r"^How many (?=\w)"), ["What number of "]),
     (re.compile(r"^Who (?=\w)"), ["Which person "]),
     (re.compile(r"^Which (?=\w)"), ["What "]),
-    (re.compile(r"^(In|On|At|Before|After|Since|From|Until) which (?=\w)"), [r"\1 what "]),
+    (re.compile(rf"^({'|'.join(_FRONTED)}) which (?=\w)"), [r"\1 what "]),
 ]
 _FRAMES = ["According to the text, {q}", "Based on the passage, {q}", "From the context, {q}",
            "In the passage, {q}"]
@@ -80,8 +83,7 @@ def template_paraphrases(record: QARecord, rng: random.Random) -> list[str]:
 
 def _proper_start(question: str) -> bool:
     first = question.split()[0]
-    return first not in ("What", "Which", "Who", "Where", "When", "How", "In", "At", "Why", "On",
-                         "Before", "After", "Since", "From", "Until")
+    return first not in ("What", "Which", "Who", "Where", "When", "How", "Why", *_FRONTED)
 
 
 def valid_paraphrase(record: QARecord, text: str) -> str | None:

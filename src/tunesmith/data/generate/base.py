@@ -110,3 +110,25 @@ def spread(records: list[QARecord], limit: int) -> list[QARecord]:
         return records
     step = len(records) / limit
     return [records[int(i * step)] for i in range(limit)]
+
+
+def spread_order(n: int) -> list[int]:
+    """``0 .. n-1`` in an order whose every prefix covers the range evenly (the base-2 van der
+    Corput sequence scaled to ``n``): 0, n/2, n/4, 3n/4, ... :func:`spread` keeps ``limit``
+    evenly spaced items once; this order serves a selection that goes round several times and
+    skips items (``rules``)."""
+    order: list[int] = []
+    seen: set[int] = set()
+    i = 0
+    while len(order) < n:
+        x, denom, j = 0.0, 1.0, i
+        while j:
+            denom *= 2
+            x += (j & 1) / denom
+            j >>= 1
+        index = int(x * n)
+        if index not in seen:
+            seen.add(index)
+            order.append(index)
+        i += 1
+    return order

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunesmith.data.chunk import Context
-from tunesmith.data.generate.base import GENERATORS, span_record
+from tunesmith.data.generate.base import GENERATORS, span_record, spread_order
+from tunesmith.data.generate.identifiers import identifier_answer, which_phrase
 from tunesmith.data.generate.patterns import sentence_drafts
 from tunesmith.data.generate.phrases import (
     DATE_WORDS,
@@ -58,13 +59,7 @@ _PREPOSITIONS = {"of", "in", "on", "at", "by", "for", "with", "from", "to", "und
 # clause questions cover those sentences better)
 _PATTERNS_KEPT = {"port", "default", "passive"}
 _MAX_SUBJECT_TOKENS = 12
-# an identifier in technical prose: a dotted, underscored or slashed name (server.node_id,
-# harborlight_active_connections, HLP/2), a version (2.7), letters with digits (HL-4031,
-# SHA-256) or an all-capitals word (BACKWARD)
-_CODE_LIKE = re.compile(r"\w[._/:]\w|_|[A-Za-z].*\d|\d.*[A-Za-z]|^[A-Z]{2,}$")
-# prepositions that read better before "which <noun>" than stranded at the end
-# ("In which version was ...?" rather than "Which version was ... introduced in?")
-_FRONT_PREPS = {"in", "before", "after", "since", "until", "from", "on", "at"}
+
 
 
 def _plural(token: Token) -> bool:
@@ -154,44 +149,6 @@ def _wh(answer_head: Token, ent_label: str, role: str, prep: str | None) -> tupl
     if lower in PERSON_NOUNS:
         return ("Who", False)
     return ("What", False)
-
-
-def _code_like(token: Token) -> bool:
-    """Whether ``token`` reads as a name in code or configuration rather than a word."""
-    if token.is_punct or len(token.text) < 2:
-        return False
-    return bool(_CODE_LIKE.search(token.text)) or (token.pos_ == "PROPN" and token.text.islower())
-
-
-def _identifier(head: Token, i: int, j: int) -> tuple[int, int, str] | None:
-    """(answer start, answer end, type noun) when the phrase ``doc[i:j]`` names an identifier
-    together with what kind of thing it is, which the answer leaves out and the question asks
-    by: "the server.node_id key" -> ("server.node_id", "key"), "the hlctl quota command" ->
-    ("hlctl quota", "command"), "the error code HL-4031" -> ("HL-4031", "error code"), "the
-    metric harborlight_active_connections" -> ("harborlight_active_connections", "metric")."""
-    doc = head.doc
-    before = list(doc[i:head.i])
-    if j != head.i + 1 or not before:
-        return None
-    if head.pos_ == "NOUN" and not _code_like(head) and all(
-        t.dep_ in ("compound", "amod", "nmod") and (_code_like(t) or t.pos_ == "PROPN")
-        for t in before
-    ) and any(_code_like(t) for t in before):
-        return i, head.i, head.text
-    if _code_like(head) and all(
-        t.dep_ in ("compound", "amod") and t.is_lower and t.is_alpha and not t.is_stop
-        for t in before
-    ):
-        return head.i, j, render(before)
-    return None
-
-
-def _which(noun: str, role: str, prep: str | None) -> tuple[str, bool]:
-    """The wh-phrase asking for an identifier by its type noun, the preposition fronted when
-    it reads better there."""
-    if role == "pobj" and prep in _FRONT_PREPS:
-        return f"{prep.capitalize()} which {noun}", True
-    return f"Which {noun}", False
 
 
 def _in_parentheses(sent: Span) -> set[int]:
@@ -368,37 +325,26 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
             continue
         if doc[j - 1].pos_ in ("ADP", "DET", "CCONJ", "PART"):
             continue  # a cut-off phrase ("King of")
+        slot = _slot_of(head)
+        if slot is None:
+            continue
+        role, prep, _ = slot
+        # an identifier: "version 2.7" (a number naming its noun), "the server.node_id key"
+        named: tuple[int, int, str] | None = None
+        if label == "NUMBER_NAME":
+            named = i, j, head.lemma_.lower()
+        elif label not in ("COUNT", "DATE", "TIME", "MONEY", "PERCENT"):
+            named = identifier_answer(head, i, j)
         if label == "COUNT":
-            slot = _slot_of(head)
-            if slot is None:
-                continue
             noun_words = [t for t in head.subtree if t.i < head.i and not (i <= t.i < j)
                           and t.dep_ not in ("det", "predet", "poss", "punct")] + [head]
             wh, with_prep = "How many " + render(noun_words), False
-            role, prep = slot[0], slot[1]
             rule, priority = "how-many", 3
-        elif label == "NUMBER_NAME":
-            slot = _slot_of(head)
-            if slot is None:
-                continue
-            role, prep = slot[0], slot[1]
-            wh, with_prep = _which(head.lemma_.lower(), role, prep)
-            rule, priority = "identifier", 3
-        elif (ident := _identifier(head, i, j)) is not None and label not in (
-            "DATE", "TIME", "MONEY", "PERCENT"
-        ):
-            slot = _slot_of(head)
-            if slot is None:
-                continue
-            i, j, noun = ident
-            role, prep = slot[0], slot[1]
-            wh, with_prep = _which(noun, role, prep)
+        elif named is not None:
+            i, j, noun = named
+            wh, with_prep = which_phrase(noun, role, prep)
             rule, priority = "identifier", 3
         else:
-            slot = _slot_of(head)
-            if slot is None:
-                continue
-            role, prep, _ = slot
             choice = _wh(head, label, role, prep)
             if choice is None:
                 continue
@@ -468,26 +414,6 @@ def drafts_for_doc(doc: Doc) -> list[list[Draft]]:
         drafts.extend(_appositive_drafts(sent))
         grouped.append(drafts)
     return grouped
-
-
-def spread_order(n: int) -> list[int]:
-    """``0 .. n-1`` in an order whose every prefix covers the range evenly (the base-2 van der
-    Corput sequence scaled to ``n``): 0, n/2, n/4, 3n/4, ..."""
-    order: list[int] = []
-    seen: set[int] = set()
-    i = 0
-    while len(order) < n:
-        x, denom, j = 0.0, 1.0, i
-        while j:
-            denom *= 2
-            x += (j & 1) / denom
-            j >>= 1
-        index = int(x * n)
-        if index not in seen:
-            seen.add(index)
-            order.append(index)
-        i += 1
-    return order
 
 
 def _select(grouped: list[list[Draft]], limit: int) -> list[Draft]:
