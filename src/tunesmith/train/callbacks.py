@@ -1,7 +1,9 @@
-"""Trainer callbacks: a Rich progress bar and a ``metrics.jsonl`` kept current on every log."""
+"""Trainer callbacks: a Rich progress bar, a ``metrics.jsonl`` kept current on every log, the
+method's step hooks, and the end-of-epoch checkpoint written after the epoch's evaluation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from tunesmith.utils.io import write_jsonl_atomic
 from tunesmith.utils.progress import make_progress
 
-__all__ = ["MetricsFileCallback", "RichProgressCallback", "make_progress"]
+__all__ = ["MetricsFileCallback", "RichProgressCallback", "SaveAfterEpochEvaluation",
+           "StepHooksCallback", "make_progress"]
 
 
 class RichProgressCallback(TrainerCallback):
@@ -68,3 +71,40 @@ class MetricsFileCallback(TrainerCallback):
                logs: dict[str, float] | None = None, **kwargs: Any) -> None:
         if state.is_world_process_zero:
             write_jsonl_atomic(self.path, state.log_history)
+
+
+class SaveAfterEpochEvaluation(TrainerCallback):
+    """A checkpoint due at an epoch's last step is written after that epoch's evaluation.
+
+    The Trainer saves at the step's end, then evaluates at the epoch's end: a run resumed from
+    that checkpoint skipped the evaluation (one eval row fewer in metrics.jsonl) and restored
+    the RNG state from before it, so its weights differed from an uninterrupted run's in the
+    last bits (measured: 5.582129 against 5.582161 train loss; mid-epoch checkpoints matched).
+    """
+
+    def __init__(self) -> None:
+        self.deferred = False
+
+    def on_step_end(self, args: TrainingArguments, state: TrainerState,
+                    control: TrainerControl, **kwargs: Any) -> None:
+        epoch_end = state.epoch is not None and float(state.epoch).is_integer()
+        if control.should_save and epoch_end and args.eval_strategy == "epoch":
+            control.should_save, self.deferred = False, True
+
+    def on_epoch_end(self, args: TrainingArguments, state: TrainerState,
+                     control: TrainerControl, **kwargs: Any) -> None:
+        if self.deferred:  # the epoch's evaluation runs first, in the same call
+            control.should_save, self.deferred = True, False
+
+
+class StepHooksCallback(TrainerCallback):
+    """Calls the method's step hooks after each optimizer step, before ``zero_grad``
+    (the Trainer's ``on_optimizer_step`` event sits exactly there)."""
+
+    def __init__(self, hooks: list[Callable[[int], None]]):
+        self.hooks = hooks
+
+    def on_optimizer_step(self, args: TrainingArguments, state: TrainerState,
+                          control: TrainerControl, **kwargs: Any) -> None:
+        for hook in self.hooks:
+            hook(state.global_step)

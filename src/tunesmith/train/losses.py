@@ -11,6 +11,7 @@ else; the loss and TRL's logged metrics (entropy, token accuracy) come from thos
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,3 +61,15 @@ def supervised_loss(model: nn.Module, inputs: dict[str, Any],
         entropy_sum = -(log_p.exp() * log_p).sum()
         num_correct = (scored.argmax(dim=-1) == flat_target[valid]).sum()
     return SupervisedLoss(loss, num_valid, entropy_sum, num_correct)
+
+
+ExtraLoss = Callable[[nn.Module, dict[str, Any], Any], torch.Tensor]
+"""``(model, inputs, outputs) -> scalar``: a term added to the training loss (multi-task heads,
+a forgetting penalty). A term that never reads ``outputs`` sets the attribute
+``needs_outputs = False``: it is then called with ``outputs=None`` and the loss keeps the fast
+supervised-head path (``train.losses``)."""
+
+
+def needs_outputs(term: ExtraLoss) -> bool:
+    """Whether the extra loss ``term`` reads the model's outputs."""
+    return bool(getattr(term, "needs_outputs", True))

@@ -12,17 +12,14 @@ No line here names a method: what differs between methods is asked of the method
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from datasets import Dataset
 from rich.console import Console
 from torch import nn
 from transformers import (
@@ -50,12 +47,18 @@ from tunesmith.compat.trl import (
 )
 from tunesmith.config import RunConfig
 from tunesmith.config.auto import resolved
-from tunesmith.data.formats.examples import to_examples
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.methods import METHODS, TuningMethod
+from tunesmith.methods.saved import METHOD_FILE
 from tunesmith.models.loading import load_causal_lm, load_tokenizer
-from tunesmith.train.callbacks import MetricsFileCallback, RichProgressCallback
+from tunesmith.train.callbacks import (
+    MetricsFileCallback,
+    RichProgressCallback,
+    SaveAfterEpochEvaluation,
+    StepHooksCallback,
+)
+from tunesmith.train.checkpoints import prepare_checkpoints
 from tunesmith.train.hardware import (
     HardwareChoice,
     choose_hardware,
@@ -63,34 +66,22 @@ from tunesmith.train.hardware import (
     shared_training_kwargs,
     steps_per_epoch,
 )
-from tunesmith.train.losses import accepts_logits_to_keep, supervised_loss
+from tunesmith.train.losses import (
+    ExtraLoss,
+    accepts_logits_to_keep,
+    needs_outputs,
+    supervised_loss,
+)
 from tunesmith.train.optim import choose_optimizer
 from tunesmith.train.packing import (
-    SharedPrefixCollator,
-    TokenizedExample,
-    fill_bins,
-    index_dataset,
     is_shared_batch,
-    share_prefixes,
-    tokenize_example,
 )
-from tunesmith.utils.dist import barrier, is_main_process, world_size
+from tunesmith.train.training_data import plain_data, shared_context_applies, shared_data
+from tunesmith.utils.dist import barrier, world_size
 from tunesmith.utils.hashing import sha256_json
 from tunesmith.utils.io import DataFileError, read_json, write_json_atomic
 
-METHOD_FILE = "tunesmith_method.json"  # beside what the method saves: which method loads it
 COUNTERS_FILE = "tunesmith_counters-{rank}.json"  # in each checkpoint: SFTTrainer.counters()
-
-ExtraLoss = Callable[[nn.Module, dict[str, Any], Any], torch.Tensor]
-"""``(model, inputs, outputs) -> scalar``: a term added to the training loss (multi-task heads,
-a forgetting penalty). A term that never reads ``outputs`` sets the attribute
-``needs_outputs = False``: it is then called with ``outputs=None`` and the loss keeps the fast
-supervised-head path (``train.losses``)."""
-
-
-def _needs_outputs(term: ExtraLoss) -> bool:
-    return bool(getattr(term, "needs_outputs", True))
-
 
 @dataclass
 class TrainResult:
@@ -122,7 +113,7 @@ class SFTTrainer(TrlSFTTrainer):
         self.computed_tokens = 0  # tokens the shared-context batches ran (records hold more)
         self._resumed_counters: dict[str, Any] | None = None
         self.add_callback(_RestoreCountersCallback(self))
-        self.add_callback(_SaveAfterEpochEvaluation())
+        self.add_callback(SaveAfterEpochEvaluation())
 
     # -- resuming after a kill -----------------------------------------------------------------
     # The Trainer restores weights, optimizer, scheduler, RNG and data order from a checkpoint,
@@ -173,7 +164,7 @@ class SFTTrainer(TrlSFTTrainer):
         # TRL rebuilds the full logits in one more forward pass when asked for the outputs:
         # ask only when someone reads them (an extra loss, or the caller)
         want = return_outputs or (model.training
-                                   and any(_needs_outputs(t) for t in self.extra_losses))
+                                   and any(needs_outputs(t) for t in self.extra_losses))
         tokens = None
         if is_shared_batch(inputs):
             inputs = dict(inputs)
@@ -256,43 +247,6 @@ class _RestoreCountersCallback(TrainerCallback):
         self.trainer.restore_counters()
 
 
-class _SaveAfterEpochEvaluation(TrainerCallback):
-    """A checkpoint due at an epoch's last step is written after that epoch's evaluation.
-
-    The Trainer saves at the step's end, then evaluates at the epoch's end: a run resumed from
-    that checkpoint skipped the evaluation (one eval row fewer in metrics.jsonl) and restored
-    the RNG state from before it, so its weights differed from an uninterrupted run's in the
-    last bits (measured: 5.582129 against 5.582161 train loss; mid-epoch checkpoints matched).
-    """
-
-    def __init__(self) -> None:
-        self.deferred = False
-
-    def on_step_end(self, args: TrainingArguments, state: TrainerState,
-                    control: TrainerControl, **kwargs: Any) -> None:
-        epoch_end = state.epoch is not None and float(state.epoch).is_integer()
-        if control.should_save and epoch_end and args.eval_strategy == "epoch":
-            control.should_save, self.deferred = False, True
-
-    def on_epoch_end(self, args: TrainingArguments, state: TrainerState,
-                     control: TrainerControl, **kwargs: Any) -> None:
-        if self.deferred:  # the epoch's evaluation runs first, in the same call
-            control.should_save, self.deferred = True, False
-
-
-class StepHooksCallback(TrainerCallback):
-    """Calls the method's step hooks after each optimizer step, before ``zero_grad``
-    (the Trainer's ``on_optimizer_step`` event sits exactly there)."""
-
-    def __init__(self, hooks: list[Callable[[int], None]]):
-        self.hooks = hooks
-
-    def on_optimizer_step(self, args: TrainingArguments, state: TrainerState,
-                          control: TrainerControl, **kwargs: Any) -> None:
-        for hook in self.hooks:
-            hook(state.global_step)
-
-
 def count_parameters(model: nn.Module) -> tuple[int, int]:
     """(trainable, total) parameters; a 4-bit parameter packs two values per stored byte."""
     trainable = total = 0
@@ -311,63 +265,6 @@ def planned_steps(n_examples: int, config: RunConfig) -> int:
         return config.train.max_steps
     epochs = resolved(config.train.epochs, "train.epochs")
     return max(1, math.ceil(epochs * steps_per_epoch(n_examples, config.train)))
-
-
-def _prepare_checkpoints(checkpoint_dir: Path, fingerprint: str) -> str | None:
-    """The checkpoint to resume from, if it was made by the same inputs; else start clean.
-
-    In a multi-process run the main process clears and chooses; the others wait, then read."""
-    if not is_main_process():
-        barrier()
-        return last_complete_checkpoint(checkpoint_dir, remove_incomplete=False)
-    try:
-        return _prepare_checkpoints_here(checkpoint_dir, fingerprint)
-    finally:
-        barrier()
-
-
-def _prepare_checkpoints_here(checkpoint_dir: Path, fingerprint: str) -> str | None:
-    marker = checkpoint_dir / "fingerprint.json"
-    if checkpoint_dir.exists():
-        same = _read_fingerprint(marker) == fingerprint
-        if not same:
-            shutil.rmtree(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(marker, {"fingerprint": fingerprint})
-    return last_complete_checkpoint(checkpoint_dir)
-
-
-def last_complete_checkpoint(checkpoint_dir: Path, remove_incomplete: bool = True
-                             ) -> str | None:
-    """The newest checkpoint that was fully written; half-written ones are removed.
-
-    The Trainer writes ``trainer_state.json`` after the weights, optimizer and RNG states, so a
-    run killed while saving leaves a newest folder without it: resuming from that one fails.
-    The Trainer writes that file in place, not renamed: one cut short is not valid JSON.
-    """
-    def step(path: Path) -> int:
-        return int(path.name.rsplit("-", 1)[1]) if path.name.rsplit("-", 1)[1].isdigit() else -1
-
-    for folder in sorted(checkpoint_dir.glob("checkpoint-*"), key=step, reverse=True):
-        if _saved_step(folder / "trainer_state.json") == step(folder):
-            return str(folder)
-        if remove_incomplete:
-            shutil.rmtree(folder)
-    return None
-
-
-def _saved_step(trainer_state: Path) -> int | None:
-    try:
-        return int(json.loads(trainer_state.read_text(encoding="utf-8"))["global_step"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _read_fingerprint(path: Path) -> str | None:
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["fingerprint"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def train_sft(
@@ -396,8 +293,8 @@ def train_sft(
 
     # the records as TRL's prompt/completion examples, or packed by context (train.packing)
     shared, shared_why = shared_context_applies(config, hardware, extra_losses)
-    data = (_shared_data(tokenizer, train_records, val_records, config) if shared
-            else _plain_data(train_records, val_records, config))
+    data = (shared_data(tokenizer, train_records, val_records, config) if shared
+            else plain_data(train_records, val_records, config))
 
     # the method: built from the registry, told the schedule, asked how to load the base
     options = config.method.options
@@ -419,7 +316,7 @@ def train_sft(
                                  "virtual tokens, so records cannot share positions; set it "
                                  "to auto or false")
         shared, shared_why = False, f"shared context off: {config.method.name} prepends tokens"
-        data = _plain_data(train_records, val_records, config)
+        data = plain_data(train_records, val_records, config)
     train_ds, eval_ds = data.train, data.eval
 
     t = config.train
@@ -436,7 +333,7 @@ def train_sft(
         "base_model": base_model,
         "data": [r.id for r in train_records],
     })
-    resume = _prepare_checkpoints(checkpoint_dir, fingerprint)
+    resume = prepare_checkpoints(checkpoint_dir, fingerprint)
 
     args = SFTConfig(
         output_dir=str(checkpoint_dir),
@@ -516,85 +413,6 @@ def train_sft(
     if label_smoothing:
         reasons.append(f"label smoothing {label_smoothing:g} on the training loss")
     return TrainResult(adapter_dir, metrics, hardware, resume, reasons)
-
-
-@dataclass
-class TrainingData:
-    """What the Trainer trains and scores on, and how many records-per-batch units it holds."""
-
-    train: Any
-    eval: Any
-    n_units: int  # planned steps = n_units / (batch_size x accumulation), as with records
-    collator: Any = None  # None: TRL's own
-    trainer_kwargs: dict[str, Any] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
-
-
-def shared_context_applies(config: RunConfig, hardware: HardwareChoice,
-                           extra_losses: list[ExtraLoss] | None) -> tuple[bool, str]:
-    """Whether records of one context share a row (``train.shared_context``), and why.
-
-    Shared rows need the loss that takes the LM head at supervised positions only (on the
-    CPU, ``SFTTrainer._head_at_supervised_positions``): TRL's own loss reads every position.
-    """
-    t = config.train
-    if t.shared_context is False:
-        return False, "shared context off: set in the config"
-    blockers = [why for why, blocked in (
-        ("the GPU takes TRL's loss (fused LM head)", hardware.device != "cpu"),
-        ("label smoothing reads every position's logits",
-         resolved(t.label_smoothing, "train.label_smoothing") > 0),
-        ("an extra loss reads the model's outputs",
-         any(_needs_outputs(term) for term in extra_losses or [])),
-    ) if blocked]
-    if blockers and t.shared_context is True:
-        raise TunesmithError(f"train.shared_context: true cannot apply: {blockers[0]}; set it "
-                             "to auto or false")
-    if blockers:
-        return False, f"shared context off: {blockers[0]}"
-    return True, ("shared context on: each context computed once for its records "
-                  "(train.shared_context)")
-
-
-def _plain_data(train_records: list[QARecord], val_records: list[QARecord],
-                config: RunConfig) -> TrainingData:
-    train = Dataset.from_list(to_examples(train_records, config.guard))
-    val = Dataset.from_list(to_examples(val_records, config.guard)) if val_records else None
-    return TrainingData(train, val, len(train))
-
-
-def _shared_data(tokenizer: Any, train_records: list[QARecord], val_records: list[QARecord],
-                 config: RunConfig) -> TrainingData:
-    """Bins of shared-context rows, ``batch_size`` records each; the validation split stays
-    one record per row (its loss is scored as the plain path scores it)."""
-    t = config.train
-    batch_size = resolved(t.batch_size, "train.batch_size")
-    kept: list[tuple[QARecord, TokenizedExample]] = []
-    for record, example in zip(train_records, to_examples(train_records, config.guard),
-                               strict=True):
-        tokenized = tokenize_example(tokenizer, example, t.max_length)
-        if tokenized is not None:  # TRL drops a record whose answer max_length cuts off
-            kept.append((record, tokenized))
-    if not kept:
-        raise TunesmithError(f"train.max_length {t.max_length}: every training record's answer "
-                             "is cut off; raise it")
-    rows = share_prefixes([example for _, example in kept],
-                          [record.context for record, _ in kept], max_branches=batch_size)
-    bins = fill_bins(rows, batch_size)
-    val = [e for e in (tokenize_example(tokenizer, x, t.max_length)
-                       for x in to_examples(val_records, config.guard)) if e is not None]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    record_tokens = sum(row.record_tokens for row in rows)
-    computed = sum(len(row) for row in rows)
-    why = (f"shared context: {len(kept)} records in {len(rows)} rows and {len(bins)} batches; "
-           f"{computed:,} tokens to compute instead of {record_tokens:,}")
-    return TrainingData(
-        index_dataset("bin", len(bins)), index_dataset("example", len(val)) if val else None,
-        len(bins) * batch_size, SharedPrefixCollator(pad, bins, val),
-        # one bin is one batch; TRL neither re-tokenizes nor drops the bins' columns
-        {"per_device_train_batch_size": 1, "remove_unused_columns": False,
-         "dataset_kwargs": {"skip_prepare_dataset": True}},
-        [why])
 
 
 def _base_eval_loss(trainer: SFTTrainer, config: RunConfig, base_model: str,

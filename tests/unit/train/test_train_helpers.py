@@ -32,7 +32,7 @@ def test_explicit_settings_win(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_resume_skips_a_half_written_checkpoint(tmp_path) -> None:
-    from tunesmith.train.sft import last_complete_checkpoint
+    from tunesmith.train.checkpoints import last_complete_checkpoint
 
     # 15: killed before trainer_state.json; 20: killed while the Trainer wrote it (in place)
     for step, state in ((5, '{"global_step": 5}'), (10, '{"global_step": 10}'), (15, None),
