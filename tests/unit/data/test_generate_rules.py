@@ -85,7 +85,7 @@ def test_registry_lists_every_generator() -> None:
         ("The server.node_id key sets the numeric identifier of the broker.",
          "Which key sets the numeric identifier of the broker?", "server.node_id"),
         ("Quotas are set with the hlctl quota command.",
-         "Which command are quotas set with?", "hlctl quota"),
+         "Which command sets quotas?", "hlctl quota"),
         ("Failed requests return the error code HL-4031.",
          "Which error code do failed requests return?", "HL-4031"),
         ("The metric harborlight_active_connections reports open client connections.",
@@ -119,3 +119,66 @@ def test_a_limit_below_the_sentence_count_still_asks_about_the_end() -> None:
     got = make_generator().generate(Context("d#0", "d", 0, text), limit=4)
     starts = sorted(r.answer_start for r in got)
     assert len(got) == 4 and starts[-1] > len(text) // 2, [r.answer for r in got]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "answer"),
+    [
+        # what something is done with or by becomes the subject of the clause turned round
+        ("Tiered storage is enabled per topic with the tiered.enabled setting.",
+         "Which setting enables tiered storage per topic?", "tiered.enabled"),
+        ("Port 7431 is used by the Keel controller quorum.", "Which quorum uses port 7431?",
+         "Keel controller quorum"),
+        ("Cluster metadata is managed by the Keel controller, which uses the Raft protocol.",
+         "Which controller manages cluster metadata?", "Keel controller"),
+        ("The Normans were conquered by William the Conqueror in 1066.",
+         "Who conquered the Normans in 1066?", "William the Conqueror"),
+        ("A token can be revoked at any time with hlctl token revoke.",
+         "What can revoke a token at any time?", "hlctl token revoke"),
+    ],
+)
+def test_instruments_and_agents_are_asked_as_subjects(sentence: str, question: str,
+                                                     answer: str) -> None:
+    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
+    by_question = {r.question: r.answer for r in got}
+    assert by_question.get(question) == answer, by_question
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Data disks should be mounted with the noatime option.",  # no option mounts disks
+        "Passwords are hashed with 4096 iterations.",  # how, not what
+        "The broker starts with three partitions.",  # an active "with": what comes along
+        "Snapshots are not compressed with gzip.",  # negated
+    ],
+)
+def test_clauses_that_do_not_turn_round_are_left_alone(sentence: str) -> None:
+    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
+    assert not [r for r in got if r.provenance.get("rule") == "active"], [r.question for r in got]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "answer"),
+    [
+        ("Consumer group offsets are copied every 30 seconds.",
+         "How often are consumer group offsets copied?", "every 30 seconds"),
+        ("A promotion takes about two minutes.", "How long does a promotion take?",
+         "two minutes"),
+        ("The default local retention time is 12 hours.",
+         "How long is the default local retention time?", "12 hours"),
+        ("Each fetcher thread uses 64 MiB of memory.",
+         "How much memory does each fetcher thread use?", "64 MiB"),
+        ("The read cache holds 10 GiB by default.",
+         "How much does the read cache hold by default?", "10 GiB"),
+        ("Reads from the object store are retried three times.",
+         "How many times are reads from the object store retried?", "three times"),
+    ],
+)
+def test_measurements_are_asked_for_by_what_they_measure(sentence: str, question: str,
+                                                        answer: str) -> None:
+    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
+    by_question = {r.question: r.answer for r in got}
+    assert by_question.get(question) == answer, by_question
+    # never a count of the unit ("How many MiB ...?", "How many hours ...?")
+    assert not any(q.startswith("How many") and "times" not in q for q in by_question)

@@ -4,8 +4,11 @@ For every clause of a sentence (the root verb and verbs conjoined to it) each ca
 (a named entity or a noun phrase that fills a subject, object or prepositional slot) is cut
 out of the clause and replaced by a wh-phrase chosen from what the answer is: a person ->
 *who*, a date after "in" -> *when*, a place after "in"/"at" -> *where*, a number counting a
-noun -> *how many <noun>*, money -> *how much*, a modified noun phrase -> *which <noun>*,
-anything else -> *what*. The clause is then turned into a question the way a person writes
+noun -> *how many <noun>*, a measurement -> *how long/often/much* (measures.py), an identifier
+-> *which <type>* (identifiers.py), money -> *how much*, a modified noun phrase -> *which
+<noun>*, anything else -> *what*. An instrument or a passive's agent is asked as the subject of
+the clause turned round ("Quotas are set with the hlctl quota command." -> "Which command sets
+quotas?"). The clause is then turned into a question the way a person writes
 one: the first auxiliary moves before the subject or *do*-support is added ("The Normans
 descended from Norse raiders." -> "Who did the Normans descend from?"), a leading time or
 place phrase moves to the end, subordinate clauses are dropped, and a pronoun subject is
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING
 from tunesmith.data.chunk import Context
 from tunesmith.data.generate.base import GENERATORS, span_record, spread_order
 from tunesmith.data.generate.identifiers import identifier_answer, which_phrase
+from tunesmith.data.generate.measures import UNITS, measure_span, measure_wh
 from tunesmith.data.generate.patterns import sentence_drafts
 from tunesmith.data.generate.phrases import (
     DATE_WORDS,
@@ -59,6 +63,11 @@ _PREPOSITIONS = {"of", "in", "on", "at", "by", "for", "with", "from", "to", "und
 # clause questions cover those sentences better)
 _PATTERNS_KEPT = {"port", "default", "passive"}
 _MAX_SUBJECT_TOKENS = 12
+# an instrument ("set with the hlctl quota command") becomes the subject of the clause turned
+# round ("Which command sets quotas?"); numbers and dates are not instruments
+_INSTRUMENT_PREPS = {"with", "using", "via", "through"}
+_NOT_INSTRUMENTS = {"COUNT", "MEASURE", "NUMBER_NAME", "DATE", "TIME", "MONEY", "PERCENT",
+                    "CARDINAL", "QUANTITY", "ORDINAL"}
 
 
 
@@ -213,8 +222,10 @@ class _Clause:
             text = text[0].lower() + text[1:]
         return text
 
-    def question(self, gap: set[int], wh: str) -> str | None:
-        """The clause with ``gap`` replaced by ``wh``, as a question."""
+    def _rest(self, gap: set[int]) -> tuple[list[Token], list[Token]]:
+        """The clause's words after its verb once ``gap`` is cut out (without auxiliaries,
+        fronted phrases, and the relative clauses and adverbs a question can do without), and
+        the fronted phrases, which go to the end."""
         doc = self.verb.doc
         verb = self.verb
         moved = {t.i for c in self.fronted for t in c.subtree} - gap
@@ -233,10 +244,13 @@ class _Clause:
         rest = [doc[i] for i in self.body
                 if i not in gap and i not in aux_ids and i != verb.i and i not in self.dropped
                 and i not in moved and i not in cut]
-        tail = [doc[i] for i in sorted(moved)]
-        tail_text = render(tail)
-        if tail and tail[0].tag_ not in ("NNP", "NNPS"):
-            tail_text = tail_text[:1].lower() + tail_text[1:]
+        return rest, [doc[i] for i in sorted(moved)]
+
+    def question(self, gap: set[int], wh: str) -> str | None:
+        """The clause with ``gap`` replaced by ``wh``, as a question."""
+        verb = self.verb
+        rest, tail = self._rest(gap)
+        tail_text = _tail_text(tail)
         if gap & self.subject_ids:
             if gap != self.subject_ids:
                 return None  # the answer is part of the subject: too tangled to ask about
@@ -258,12 +272,79 @@ class _Clause:
                          render(rest), tail_text]
             else:
                 return None
-        text = " ".join(w for w in words if w).strip(" ,")
-        if any(c in text for c in '()"[]:;'):
-            return None
         if not rest and not tail and not self.subject_ids - gap:
             return None
-        return text[0].upper() + text[1:] + "?"
+        return _as_question(words)
+
+    def active_question(self, gap: set[int], wh: str) -> str | None:
+        """The clause turned round so that the instrument or agent in ``gap`` is its subject,
+        the way people ask about what a sentence says something is done with: "Quotas are set
+        with the hlctl quota command." -> "Which command sets quotas?", "Operators can change
+        the mode with the command hlctl schema mode." -> "Which command can change the mode?",
+        "Port 7431 is used by the Keel controller." -> "What uses port 7431?". None where the
+        clause does not turn round cleanly (negated, no subject, an irregular past)."""
+        verb = self.verb
+        if self.neg or verb.pos_ != "VERB" or gap & self.subject_ids:
+            return None
+        passive = [a for a in self.aux if a.dep_ == "auxpass"]
+        modal = [a for a in self.aux if a.tag_ == "MD"]
+        if len(self.aux) != len(passive) + len(modal) or len(modal) > 1:
+            return None  # "has been set", "is being set": tenses this does not rebuild
+        if passive:
+            past = passive[0].tag_ == "VBD"
+            # the passive's subject becomes the object ("quotas"), or it was a pronoun
+            obj = self.subject_text()
+            if obj is None or obj.lower() in PRONOUNS:
+                return None
+        else:
+            past = verb.tag_ == "VBD"
+            obj = None  # an active clause drops its agent ("Operators can change ...")
+        if modal and modal[0].lower_ not in ("can", "could", "may"):
+            return None  # "should be mounted with the noatime option": no option mounts
+        if modal:
+            form = f"{modal[0].text.lower()} {verb.lemma_}"
+        elif past:
+            if verb.tag_ not in ("VBD", "VBN") or not verb.lower_.endswith("ed"):
+                return None
+            form = verb.lower_
+        else:
+            form = third_person(verb.lemma_.lower())
+        rest, tail = self._rest(gap)
+        if passive and any(t.dep_ == "agent" for t in rest):
+            return None  # "set by X with Y": the agent would stay behind
+        question = _as_question([wh, form, obj or "", render(rest), _tail_text(tail)])
+        noun = wh.split()[-1].lower()
+        if question and wh.startswith("Which") and any(
+            w.lower().startswith(noun) for w in question.rstrip("?").split()[2:]
+        ):
+            return None  # "Which drain drains the broker?": the type noun was the name's word
+        return question
+
+
+def _tail_text(tail: list[Token]) -> str:
+    text = render(tail)
+    if tail and tail[0].tag_ not in ("NNP", "NNPS"):
+        text = text[:1].lower() + text[1:]
+    return text
+
+
+def _as_question(words: Sequence[str]) -> str | None:
+    text = " ".join(w for w in words if w).strip(" ,")
+    if any(c in text for c in '()"[]:;'):
+        return None
+    return text[0].upper() + text[1:] + "?"
+
+
+def third_person(lemma: str) -> str:
+    """A verb's present third person singular: set -> sets, pass -> passes, copy -> copies."""
+    irregular = {"be": "is", "have": "has", "do": "does", "go": "goes"}
+    if lemma in irregular:
+        return irregular[lemma]
+    if lemma.endswith(("s", "x", "z", "ch", "sh")):
+        return lemma + "es"
+    if lemma.endswith("y") and lemma[-2:-1] not in "aeiou":
+        return lemma[:-1] + "ies"
+    return lemma + "s"
 
 
 def _ids(token: Token) -> set[int]:
@@ -302,6 +383,10 @@ def _candidates(clause: _Clause) -> list[tuple[Token, str, int, int]]:
         start = ent.start + (1 if doc[ent.start].lower_ == "the" else 0)
         if start < ent.end:
             found[head.i] = (head, ent.label_, start, ent.end)
+    for unit in (doc[k] for k in sorted(inside)):  # "30 days", "64 MiB": not a count
+        span = measure_span(unit)
+        if span is not None and span[0] in inside:
+            found[unit.i] = (unit, "MEASURE", *span)
     for chunk in doc.noun_chunks:
         head = chunk.root
         if head.i in found or head.i not in inside or head.lower_ in PRONOUNS:
@@ -325,17 +410,29 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
             continue
         if doc[j - 1].pos_ in ("ADP", "DET", "CCONJ", "PART"):
             continue  # a cut-off phrase ("King of")
-        slot = _slot_of(head)
-        if slot is None:
-            continue
-        role, prep, _ = slot
+        if label == "MEASURE":  # adverbial too: "copied every 30 seconds"
+            role = head.dep_
+            prep = head.head.lower_ if role == "pobj" else None
+        else:
+            slot = _slot_of(head)
+            if slot is None:
+                continue
+            role, prep, _ = slot
         # an identifier: "version 2.7" (a number naming its noun), "the server.node_id key"
         named: tuple[int, int, str] | None = None
         if label == "NUMBER_NAME":
             named = i, j, head.lemma_.lower()
-        elif label not in ("COUNT", "DATE", "TIME", "MONEY", "PERCENT"):
+        elif label not in ("COUNT", "MEASURE", "DATE", "TIME", "MONEY", "PERCENT"):
             named = identifier_answer(head, i, j)
-        if label == "COUNT":
+        if label == "MEASURE":
+            measured = measure_wh(head, role, prep)
+            if measured is None:
+                continue
+            wh, with_prep = measured
+            rule, priority = "measure", 3
+        elif label == "COUNT":
+            if head.lower_ in UNITS or head.text == "s":
+                continue  # "How many KB ...?", "How many MB s ...?": no one counts units
             noun_words = [t for t in head.subtree if t.i < head.i and not (i <= t.i < j)
                           and t.dep_ not in ("det", "predet", "poss", "punct")] + [head]
             wh, with_prep = "How many " + render(noun_words), False
@@ -363,20 +460,50 @@ def _drafts_for_clause(clause: _Clause) -> list[Draft]:
             pass  # "Who was it founded by?": the preposition stays behind
         if clause.nested(gap):
             continue  # asked of the main clause it would keep the relative clause around it
-        question = clause.question(gap, wh)
-        if question is None:
-            continue
         stranded = role == "pobj" and not with_prep
-        last = question.rstrip("?").split()[-1].lower()
-        if (not stranded and last in _PREPOSITIONS) or last in ("and", "or", "but", "the", "a"):
-            continue
-        n_words = len(question.split())
+        asked: list[tuple[str | None, str, int, bool, bool]] = [
+            (clause.question(gap, wh), rule, priority, stranded, bool(gap & clause.subject_ids))]
+        turned = _turned_round(clause, head, label, role, prep, wh)
+        if turned is not None:  # preferred: people ask this way round
+            asked.append((clause.active_question(gap | {head.head.i}, turned), "active",
+                          priority + 1, False, True))
         answer = doc[i:j].text
-        if not 3 <= n_words <= _MAX_QUESTION_TOKENS or answer.lower() in question.lower():
-            continue
-        drafts.append(Draft(question, doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), rule,
-                            priority, subject=bool(gap & clause.subject_ids)))
+        for question, how, rank, strands, subject in asked:
+            if question is None:
+                continue
+            last = question.rstrip("?").split()[-1].lower()
+            if (not strands and last in _PREPOSITIONS) or last in ("and", "or", "but", "the", "a"):
+                continue
+            n_words = len(question.split())
+            if not 3 <= n_words <= _MAX_QUESTION_TOKENS or answer.lower() in question.lower():
+                continue
+            drafts.append(Draft(question, doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), how,
+                                rank, subject=subject))
     return drafts
+
+
+def _turned_round(clause: _Clause, head: Token, label: str, role: str, prep: str | None,
+                  wh: str) -> str | None:
+    """The wh-phrase for asking about an instrument or agent as the subject of the clause
+    turned round (:meth:`_Clause.active_question`), or None where the answer is not one: the
+    object of "with"/"using"/"via" or of a passive's "by", on the clause's own verb. An active
+    clause's "with" phrase is as often what comes along ("starts with three partitions") as
+    what does the work, so there only a thing named by its type ("the command X") counts."""
+    if role != "pobj" or head.head.head != clause.verb or label in _NOT_INSTRUMENTS:
+        return None
+    if any(t.like_num for t in head.subtree):
+        return None  # "hashed with 4096 iterations": how, not what
+    passive = any(a.dep_ == "auxpass" for a in clause.aux)
+    if head.head.dep_ == "agent":
+        if not passive:
+            return None
+    elif prep not in _INSTRUMENT_PREPS:
+        return None
+    if wh.startswith("Which"):
+        return wh
+    if not passive:
+        return None
+    return "Who" if wh == "Who" else "What"
 
 
 def _appositive_drafts(sent: Span) -> list[Draft]:
