@@ -57,6 +57,14 @@ class CalibrateConfig(Section):
     )
     bins: int = Field(10, ge=2, le=50, description="Bins of the reliability diagram and ECE.")
     split: Literal["val", "train"] = Field("val", description="The split thresholds come from.")
+    dataset: str | None = Field(
+        None,
+        description="Choose the thresholds on this file instead of the split: hand-written "
+        "questions (SQuAD 2.0 .json or QA-record .jsonl) about documents neither trained on "
+        "nor in the evaluation set. Generated validation questions repeat their sentence's "
+        "words, so a threshold chosen on them abstains too often on people's questions "
+        "(docs/results.md).",
+    )
     in_run: bool = Field(
         False,
         description="Causal LM: calibrate as a stage of `tunesmith run` (encoder tasks always "

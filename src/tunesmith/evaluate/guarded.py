@@ -25,7 +25,7 @@ from typing import Any
 from rich.console import Console
 
 from tunesmith.config import RunConfig
-from tunesmith.data.formats.squad import import_squad
+from tunesmith.data.formats.squad import read_question_file
 from tunesmith.data.schema import QARecord, read_records
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import gated_predictions
@@ -52,13 +52,7 @@ def load_eval_records(config: RunConfig, run: RunLayout | Path) -> tuple[list[QA
     layout = run if isinstance(run, RunLayout) else RunLayout(run)
     if config.eval.dataset:
         path = config.resolve(config.eval.dataset)
-        if not path.exists():
-            raise TunesmithError(f"eval.dataset: {path} does not exist")
-        if path.suffix == ".json":
-            result = import_squad(path)
-            records = result.records
-        else:
-            records = read_records(path)
+        records = read_question_file(path, "eval.dataset")
         source = str(config.eval.dataset)
         where = f"eval.dataset: {path}"
     else:

@@ -23,7 +23,8 @@ from rich.console import Console
 
 from tunesmith.config import GuardConfig, RunConfig
 from tunesmith.config.auto import is_auto
-from tunesmith.data.schema import QARecord, read_records
+from tunesmith.data.schema import QARecord
+from tunesmith.guard.calibration_set import calibration_set
 from tunesmith.inference import Predictor, generate_answers
 from tunesmith.metrics.squad_v2 import SquadExample, get_raw_scores, normalize_answer
 from tunesmith.utils.io import read_json, write_json_atomic
@@ -154,15 +155,12 @@ def calibrate_for_eval(config: RunConfig, layout: RunLayout, predictor: Predicto
     when the run has no validation records (the fallback 0.5 is used; the console says so)."""
     if not is_auto(config.guard.no_answer_threshold) or predictor.kind != "causal_lm":
         return None
-    split = config.guard.calibrate.split
-    path = layout.split(split)
-    records = read_records(path) if path.exists() else []
-    if config.guard.calibrate.max_examples:
-        records = records[: config.guard.calibrate.max_examples]
+    chosen_on = calibration_set(config, layout)
+    records, split = chosen_on.records, chosen_on.name
     if not records:
         if console is not None:
-            console.print(f"  eval: guard.no_answer_threshold is auto but {path} has no records;"
-                          f" {predictor.label} abstains at {FALLBACK_THRESHOLD}")
+            console.print(f"  eval: guard.no_answer_threshold is auto but {chosen_on.path} has no"
+                          f" records; {predictor.label} abstains at {FALLBACK_THRESHOLD}")
         return None
     result = calibrate_no_answer(config, predictor, records, split, console)
     predictor.no_answer_threshold = result.threshold

@@ -16,22 +16,23 @@ from rich.console import Console
 
 from tunesmith.config import RunConfig
 from tunesmith.config.auto import is_auto
-from tunesmith.data.schema import QARecord, read_records
+from tunesmith.data.schema import QARecord
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import calibrate, default_gates
+from tunesmith.guard.calibration_set import calibration_set
 from tunesmith.guard.decide import ThresholdSource
 from tunesmith.metrics.squad_v2 import SquadExample
 from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
 
-def _records(config: RunConfig, run_dir: Path, split: str, limit: int | None) -> list[QARecord]:
-    path = RunLayout(run_dir).split(split)
-    records = read_records(path)[:limit] if limit else read_records(path)
-    if not records:
-        raise TunesmithError(f"{path}: no records to calibrate on; give the split a share "
-                             "(data.split.val) or set guard.calibrate.split")
-    return records
+def _records(config: RunConfig, run_dir: Path) -> list[QARecord]:
+    chosen_on = calibration_set(config, RunLayout(run_dir))
+    if not chosen_on.records:
+        raise TunesmithError(f"{chosen_on.path}: no records to calibrate on; give the split a "
+                             "share (data.split.val), or set guard.calibrate.split or "
+                             "guard.calibrate.dataset")
+    return chosen_on.records
 
 
 def examples_of(records: list[QARecord]) -> list[SquadExample]:
@@ -49,7 +50,8 @@ def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[st
     from tunesmith.inference import load_predictor
 
     c = config.guard.calibrate
-    records = _records(config, run_dir, c.split, c.max_examples)
+    chosen_on = c.dataset or c.split
+    records = _records(config, run_dir)
     examples = examples_of(records)
     similarity = SimilarityModel(config.guard.encoder_model)
     head = load_rejection_head(run_dir)
@@ -64,12 +66,12 @@ def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[st
         result = calibrate(examples, signals, gates, config.guard)
         thresholds[label] = {"gates": gates, "thresholds": result.thresholds}
         out[label] = result.to_json()
-        console.print(f"  guard ({label}): F1 on {c.split} {result.summary['f1_calibrated']:.2f} "
+        console.print(f"  guard ({label}): F1 on {chosen_on} {result.summary['f1_calibrated']:.2f} "
                       f"calibrated vs {result.summary['f1_all_seed_defaults']:.2f} with the "
                       f"seed defaults ({len(records)} questions)")
     layout = RunLayout(run_dir)
     write_json_atomic(layout.thresholds, {
-        "split": c.split, "objective": c.objective, "task": config.model.task, **thresholds})
+        "split": chosen_on, "objective": c.objective, "task": config.model.task, **thresholds})
     write_json_atomic(layout.calibration, out)
     _reliability_png(out, layout.reliability_png)
     return {label: {"f1_calibrated": v["f1_calibrated"],

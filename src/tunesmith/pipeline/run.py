@@ -148,15 +148,22 @@ def _eval_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     layout = RunLayout(run_dir)
     inputs = {"train/adapter": _hash_if_exists(layout.adapter),
               "base_model": layout.base_model(), **_guard_inputs(config, run_dir)}
-    if is_auto(config.guard.no_answer_threshold):  # chosen on the validation split
-        chosen_on = config.guard.calibrate.split
-        inputs[f"data/{chosen_on}.jsonl"] = _hash_if_exists(layout.split(chosen_on))
+    if is_auto(config.guard.no_answer_threshold):  # chosen on the calibration questions
+        inputs.update(_calibration_inputs(config, layout))
     if layout.decision.exists():  # `tunesmith decide` ran: eval checks it against the outcome
         inputs["decide/decision.json"] = sha256_tree(layout.decision)
     if config.eval.dataset:  # hashed by _guard_inputs; the split is then not read
         return inputs
     split = layout.split(config.eval.split)
     return {f"data/{config.eval.split}.jsonl": _hash_if_exists(split), **inputs}
+
+
+def _calibration_inputs(config: RunConfig, layout: RunLayout) -> dict[str, str]:
+    """The file thresholds are chosen on: guard.calibrate.dataset, else the split."""
+    c = config.guard.calibrate
+    if c.dataset:
+        return {f"guard.calibrate.dataset:{c.dataset}": _hash_if_exists(config.resolve(c.dataset))}
+    return {f"data/{c.split}.jsonl": _hash_if_exists(layout.split(c.split))}
 
 
 def _hash_if_exists(path: Path) -> str:
@@ -179,7 +186,7 @@ def _guard_stage_inputs(config: RunConfig, run_dir: Path) -> dict[str, str]:
     layout = RunLayout(run_dir)
     inputs = _guard_inputs(config, run_dir)
     del inputs["guard/thresholds.json"]
-    return {"data/val.jsonl": sha256_tree(layout.val_jsonl),
+    return {**_calibration_inputs(config, layout),
             "train/adapter": _hash_if_exists(layout.adapter),
             "base_model": layout.base_model(), **inputs}
 
@@ -311,6 +318,17 @@ STAGES: tuple[Stage, ...] = (
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
 
+def _check_question_files(config: RunConfig) -> None:
+    """A question file the config names and that is not there is an error up front: found only
+    at the eval stage it would cost the run's training time."""
+    from tunesmith.errors import TunesmithError
+
+    for key, value in (("eval.dataset", config.eval.dataset),
+                       ("guard.calibrate.dataset", config.guard.calibrate.dataset)):
+        if value and not config.resolve(value).exists():
+            raise TunesmithError(f"{key}: {config.resolve(value)} does not exist")
+
+
 def quiet_libraries() -> None:
     """tunesmith's Rich bars report progress; the libraries' own tqdm bars would interleave."""
     import datasets
@@ -350,6 +368,8 @@ def run_pipeline(
     console = console or Console()
     quiet_libraries()
     run_dir = config.run_dir
+    if until in ("guard", "eval"):
+        _check_question_files(config)  # before training, not after it
     outcome: dict[str, str] = {}
     for stage in STAGES:
         if stage.name == "guard" and until != "guard" and not _guard_in_run(config):

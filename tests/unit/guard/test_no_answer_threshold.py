@@ -11,6 +11,7 @@ import pytest
 from tunesmith.config import ConfigError, RunConfig, parse_config
 from tunesmith.data.formats.squad import import_squad
 from tunesmith.data.schema import write_records
+from tunesmith.errors import TunesmithError
 from tunesmith.evaluate.harness import evaluate_run
 from tunesmith.guard import Guard
 from tunesmith.guard.no_answer import (
@@ -97,3 +98,20 @@ def test_eval_chooses_on_validation_records_and_later_readers_get_the_choice(
     assert "data/val.jsonl" not in _eval_inputs(fixed, run.root)
     assert load_predictor(fixed, run, "base").no_answer_threshold is None
     assert evaluate_run(fixed, run)["base"]["no_answer_threshold_from"] == "config"
+
+
+def test_a_hand_written_calibration_set_replaces_the_split(
+        tmp_path: Path, run_with_base: Callable[[Path], Path], human_squad: Path) -> None:
+    config = _config(tmp_path, "auto")
+    config.guard.calibrate.dataset = str(human_squad)
+    run = RunLayout(run_with_base(config.run_dir))
+    # no validation split at all: the threshold still comes from the hand-written questions
+    metrics = evaluate_run(config, run)["base"]
+    chosen = json.loads(run.no_answer_thresholds.read_text())["base"]
+    assert chosen["split"] == str(human_squad) and chosen["questions"] == 3
+    assert metrics["no_answer_threshold"] == chosen["threshold"]
+    inputs = _eval_inputs(config, run.root)
+    assert f"guard.calibrate.dataset:{human_squad}" in inputs and "data/val.jsonl" not in inputs
+    config.guard.calibrate.dataset = str(tmp_path / "missing.json")
+    with pytest.raises(TunesmithError, match="guard.calibrate.dataset: .*missing.json"):
+        evaluate_run(config, run)

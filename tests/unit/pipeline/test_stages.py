@@ -125,3 +125,17 @@ def test_a_required_path_that_is_gone_makes_the_manifest_stale(tmp_path: Path) -
     assert manifest.matches("h", {}, tmp_path)
     cached.rmdir()
     assert not manifest.matches("h", {}, tmp_path)
+
+
+@pytest.mark.parametrize("key", ["eval.dataset", "guard.calibrate.dataset"])
+def test_a_missing_question_file_fails_before_any_stage_runs(tmp_path: Path, key: str) -> None:
+    from tunesmith.errors import TunesmithError
+
+    section, *rest = key.split(".")
+    value: dict[str, Any] = {rest[-1]: "nowhere.json"}
+    if len(rest) == 2:
+        value = {rest[0]: value}
+    config = _config(tmp_path, **{section: value})
+    with pytest.raises(TunesmithError, match=f"{key}: .*nowhere.json does not exist"):
+        pipeline.run_pipeline(config, console=QUIET)
+    assert not config.run_dir.exists()  # not even the data stage ran

@@ -19,9 +19,10 @@ from pydantic import ValidationError
 from tunesmith.config.guard import GuardConfig
 from tunesmith.data.formats.base import ImportResult, exporter, importer
 from tunesmith.data.quality.spans import find_answer
-from tunesmith.data.schema import QARecord
+from tunesmith.data.schema import QARecord, read_records
 from tunesmith.data.sources.base import Skip, SkipFile
 from tunesmith.data.sources.encoding import decode_text
+from tunesmith.errors import TunesmithError
 from tunesmith.utils.io import DataFileError, write_json_atomic
 
 
@@ -172,3 +173,14 @@ def export_squad(records: Sequence[QARecord], out: Path, guard: GuardConfig) -> 
     ]}
     write_json_atomic(out, data)
     return len(records)
+
+
+def read_question_file(path: Path, key: str) -> list[QARecord]:
+    """The QA records of a question file a config names (``eval.dataset``,
+    ``guard.calibrate.dataset``): SQuAD 2.0 ``.json`` or QA-record ``.jsonl``. A missing file is
+    a TunesmithError that names the key."""
+    if not path.exists():
+        raise TunesmithError(f"{key}: {path} does not exist")
+    if path.suffix == ".json":
+        return import_squad(path).records
+    return read_records(path)

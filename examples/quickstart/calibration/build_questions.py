@@ -1,0 +1,133 @@
+"""Write questions.json (SQuAD 2.0 format) from the hand-written calibration questions below.
+
+The three documents here (connectors.md, stream-processing.md, multi-tenancy.md) are neither
+trained on (they are not in corpus/) nor used in the test (they are not in heldout/); the
+questions are used only to choose the abstention threshold. Each context is one section of a
+document as a user would paste it: its markdown heading first, hard line wraps kept. The
+questions were written by hand for tunesmith; None marks a question that is on topic for the
+section but that the section does not answer (nor does any other document in this folder).
+Run: python examples/quickstart/calibration/build_questions.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+QUESTIONS: dict[tuple[str, str], list[tuple[str, str | None]]] = {
+    ("connectors.md", "Sources and sinks"): [
+        ("Which release first shipped Harborlight Connect?", "2.6"),
+        ("What is the Connect daemon called?", "hlconnectd"),
+        ("How many connectors does Quillmoor Systems officially maintain?", "14"),
+        ("Which edition do I need for the official connectors other than JDBC, S3 and HTTP?",
+         "the Professional Edition"),
+        ("Is there an official connector for MongoDB?", None),
+        ("Which PostgreSQL versions can the source connector read from?", None),
+    ],
+    ("connectors.md", "Workers and offsets"): [
+        ("Which setting decides which Connect cluster a worker joins?", "connect.group_id"),
+        ("Where do source connectors keep track of their positions?", "_hl_connect_offsets"),
+        ("How often are connector offsets flushed?", "every 10 seconds"),
+        ("How much memory should I give a Connect worker?", "512 MiB"),
+        ("How many workers can a single Connect cluster contain?", None),
+        ("How many CPU cores does a Connect worker need?", None),
+    ],
+    ("connectors.md", "REST API and plugins"): [
+        ("On which port can I reach the Connect REST API?", "7440"),
+        ("In which directory do I install connector plugins?",
+         "/opt/harborlight/connect/plugins"),
+        ("How do I restart a connector task that has failed?", "hlctl connect restart"),
+        ("How do clients authenticate to the Connect REST API?", None),
+        ("How many times does Connect retry a failed task on its own?", None),
+    ],
+    ("stream-processing.md", "Overview"): [
+        ("In which language do I write a stream query?", "HQL"),
+        ("Which setting turns on stream processing?", "streams.enabled"),
+        ("How do I delete a stream query?", "hlctl stream drop"),
+        ("Which editions include Harborlight Streams?", "the Professional and Enterprise editions"),
+        ("Can I pause a running query and resume it later?", None),
+        ("Which version of the SQL standard is HQL based on?", None),
+    ],
+    ("stream-processing.md", "Windows and state"): [
+        ("Which kinds of windows can I use today?", "tumbling windows and hopping windows"),
+        ("How long is a window when the query does not set a size?", "1 minute"),
+        ("How long after a window closes are late records still accepted?", "5 minutes"),
+        ("How much disk space does the state of a query take?", None),
+        ("Which setting changes the default window size?", None),
+    ],
+    ("stream-processing.md", "Scaling and limits"): [
+        ("How many tasks does a query run as?", "one task per partition"),
+        ("Which setting lets a broker run more stream tasks?", "streams.max_tasks"),
+        ("What error code do I get when the output topic of a query is missing?", "HL-1005"),
+        ("How much memory does one stream task use?", None),
+        ("Can I change the HQL of a query while it is running?", None),
+    ],
+    ("multi-tenancy.md", "Tenants"): [
+        ("Which edition do I need for multi-tenancy?", "the Enterprise Edition"),
+        ("Which command sets up a new tenant?", "hlctl tenant create"),
+        ("How long can a tenant name be?", "32 characters"),
+        ("Which tenant does the admin account belong to?", "the system tenant"),
+        ("How do I rename an existing tenant?", None),
+        ("How many tenants can one cluster hold?", None),
+    ],
+    ("multi-tenancy.md", "Isolation"): [
+        ("Which setting switches on tenant isolation?", "tenancy.enabled"),
+        ("What error code comes back when I ask for a topic of another tenant?", "HL-2005"),
+        ("Where do users that existed before isolation was turned on end up?",
+         "the tenant named default"),
+        ("Is each tenant's data encrypted with its own key?", None),
+        ("Do the brokers need a restart after tenant isolation is turned on?", None),
+    ],
+    ("multi-tenancy.md", "Quotas and usage"): [
+        ("How much data may a tenant store by default?", "500 GiB"),
+        ("What happens when a tenant goes over its storage quota?", "cannot write new messages"),
+        ("Which metric shows how much data a tenant keeps?", "harborlight_tenant_bytes_stored"),
+        ("What is the default read throughput limit of a tenant?", None),
+        ("How often is the usage of a tenant measured?", None),
+        ("Can the quotas of a tenant be set to unlimited?", None),
+    ],
+}
+
+
+def sections(path: Path) -> dict[str, str]:
+    """'## Title' -> the section as pasted: the heading line and its hard-wrapped text."""
+    found: dict[str, str] = {}
+    for block in re.split(r"(?m)^(?=## )", path.read_text(encoding="utf-8")):
+        if block.startswith("## "):
+            found[block.splitlines()[0][3:].strip()] = block.strip()
+    return found
+
+
+def main() -> None:
+    paragraphs = []
+    ids: set[str] = set()
+    for (doc, title), questions in QUESTIONS.items():
+        context = sections(HERE / doc)[title]
+        qas = []
+        for i, (question, answer) in enumerate(questions):
+            qa: dict = {"id": f"{Path(doc).stem}/{title}/{i}".replace(" ", "-").lower(),
+                        "question": question, "is_impossible": answer is None, "answers": []}
+            if qa["id"] in ids:
+                raise SystemExit(f"duplicate id {qa['id']!r}")
+            ids.add(qa["id"])
+            if answer is not None:
+                start = context.find(answer)
+                if start < 0:
+                    raise SystemExit(f"{doc} / {title}: answer {answer!r} not in the section")
+                qa["answers"] = [{"text": answer, "answer_start": start}]
+            qas.append(qa)
+        paragraphs.append({"context": context, "qas": qas})
+    data = {"version": "v2.0", "data": [{"title": "Harborlight calibration documents",
+                                         "paragraphs": paragraphs}]}
+    out = HERE / "questions.json"
+    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    n = sum(len(p["qas"]) for p in paragraphs)
+    none = sum(qa["is_impossible"] for p in paragraphs for qa in p["qas"])
+    print(f"{out}: {n} questions ({none} unanswerable) over {len(paragraphs)} sections")
+
+
+if __name__ == "__main__":
+    main()
