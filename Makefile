@@ -22,7 +22,7 @@ lint: $(STAMP)
 
 # The whole suite, slow end-to-end tests included (under 15 minutes on 2 CPU cores).
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 # Move the lock to the newest versions pyproject.toml's ranges allow (torch stays at the locked
 # build): install them in a fresh scratch venv, run `make test` there, and rewrite
