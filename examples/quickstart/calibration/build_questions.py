@@ -11,13 +11,14 @@ Run: python examples/quickstart/calibration/build_questions.py
 
 from __future__ import annotations
 
-import json
-import re
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from question_sets import Questions, write_questions  # noqa: E402
 
-QUESTIONS: dict[tuple[str, str], list[tuple[str, str | None]]] = {
+QUESTIONS: Questions = {
     ("connectors.md", "Sources and sinks"): [
         ("Which release first shipped Harborlight Connect?", "2.6"),
         ("What is the Connect daemon called?", "hlconnectd"),
@@ -92,42 +93,5 @@ QUESTIONS: dict[tuple[str, str], list[tuple[str, str | None]]] = {
 }
 
 
-def sections(path: Path) -> dict[str, str]:
-    """'## Title' -> the section as pasted: the heading line and its hard-wrapped text."""
-    found: dict[str, str] = {}
-    for block in re.split(r"(?m)^(?=## )", path.read_text(encoding="utf-8")):
-        if block.startswith("## "):
-            found[block.splitlines()[0][3:].strip()] = block.strip()
-    return found
-
-
-def main() -> None:
-    paragraphs = []
-    ids: set[str] = set()
-    for (doc, title), questions in QUESTIONS.items():
-        context = sections(HERE / doc)[title]
-        qas = []
-        for i, (question, answer) in enumerate(questions):
-            qa: dict = {"id": f"{Path(doc).stem}/{title}/{i}".replace(" ", "-").lower(),
-                        "question": question, "is_impossible": answer is None, "answers": []}
-            if qa["id"] in ids:
-                raise SystemExit(f"duplicate id {qa['id']!r}")
-            ids.add(qa["id"])
-            if answer is not None:
-                start = context.find(answer)
-                if start < 0:
-                    raise SystemExit(f"{doc} / {title}: answer {answer!r} not in the section")
-                qa["answers"] = [{"text": answer, "answer_start": start}]
-            qas.append(qa)
-        paragraphs.append({"context": context, "qas": qas})
-    data = {"version": "v2.0", "data": [{"title": "Harborlight calibration documents",
-                                         "paragraphs": paragraphs}]}
-    out = HERE / "questions.json"
-    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    n = sum(len(p["qas"]) for p in paragraphs)
-    none = sum(qa["is_impossible"] for p in paragraphs for qa in p["qas"])
-    print(f"{out}: {n} questions ({none} unanswerable) over {len(paragraphs)} sections")
-
-
 if __name__ == "__main__":
-    main()
+    write_questions(HERE, QUESTIONS, "Harborlight calibration documents")

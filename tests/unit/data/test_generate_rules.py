@@ -135,32 +135,7 @@ def test_a_limit_below_the_sentence_count_still_asks_about_the_end() -> None:
          "Who conquered the Normans in 1066?", "William the Conqueror"),
         ("A token can be revoked at any time with hlctl token revoke.",
          "What can revoke a token at any time?", "hlctl token revoke"),
-    ],
-)
-def test_instruments_and_agents_are_asked_as_subjects(sentence: str, question: str,
-                                                     answer: str) -> None:
-    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
-    by_question = {r.question: r.answer for r in got}
-    assert by_question.get(question) == answer, by_question
-
-
-@pytest.mark.parametrize(
-    "sentence",
-    [
-        "Data disks should be mounted with the noatime option.",  # no option mounts disks
-        "Passwords are hashed with 4096 iterations.",  # how, not what
-        "The broker starts with three partitions.",  # an active "with": what comes along
-        "Snapshots are not compressed with gzip.",  # negated
-    ],
-)
-def test_clauses_that_do_not_turn_round_are_left_alone(sentence: str) -> None:
-    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
-    assert not [r for r in got if r.provenance.get("rule") == "active"], [r.question for r in got]
-
-
-@pytest.mark.parametrize(
-    ("sentence", "question", "answer"),
-    [
+        # a measurement is asked for by what it measures, never as a count of its unit
         ("Consumer group offsets are copied every 30 seconds.",
          "How often are consumer group offsets copied?", "every 30 seconds"),
         ("A promotion takes about two minutes.", "How long does a promotion take?",
@@ -175,10 +150,24 @@ def test_clauses_that_do_not_turn_round_are_left_alone(sentence: str) -> None:
          "How many times are reads from the object store retried?", "three times"),
     ],
 )
-def test_measurements_are_asked_for_by_what_they_measure(sentence: str, question: str,
-                                                        answer: str) -> None:
+def test_questions_are_worded_the_way_people_ask(sentence: str, question: str,
+                                                 answer: str) -> None:
     got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
     by_question = {r.question: r.answer for r in got}
     assert by_question.get(question) == answer, by_question
-    # never a count of the unit ("How many MiB ...?", "How many hours ...?")
+    # never a count of a unit ("How many MiB ...?", "How many hours ...?")
     assert not any(q.startswith("How many") and "times" not in q for q in by_question)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Data disks should be mounted with the noatime option.",  # no option mounts disks
+        "Passwords are hashed with 4096 iterations.",  # how, not what
+        "The broker starts with three partitions.",  # an active "with": what comes along
+        "Snapshots are not compressed with gzip.",  # negated
+    ],
+)
+def test_clauses_that_do_not_turn_round_are_left_alone(sentence: str) -> None:
+    got = make_generator().generate(Context("d#0", "d", 0, sentence), limit=10)
+    assert not [r for r in got if r.provenance.get("rule") == "active"], [r.question for r in got]
