@@ -1,7 +1,7 @@
 """Write questions.json (SQuAD 2.0 format) from the hand-written calibration questions below.
 
-The three documents here (connectors.md, stream-processing.md, multi-tenancy.md) are neither
-trained on (they are not in corpus/) nor used in the test (they are not in heldout/); the
+The six documents here (connectors.md, stream-processing.md, multi-tenancy.md,
+delayed-messages.md, message-tracing.md, terraform-provider.md) are neither trained on (they are not in corpus/) nor used in the test (they are not in heldout/); the
 questions are used only to choose the abstention threshold. Each context is one section of a
 document as a user would paste it: its markdown heading first, hard line wraps kept. The
 questions were written by hand for tunesmith; None marks a question that is on topic for the
@@ -89,6 +89,83 @@ QUESTIONS: Questions = {
         ("What is the default read throughput limit of a tenant?", None),
         ("How often is the usage of a tenant measured?", None),
         ("Can the quotas of a tenant be set to unlimited?", None),
+    ],
+    ("delayed-messages.md", "Scheduling a message"): [
+        ("Which header lets a producer give the delay in milliseconds?", "hl-delay-ms"),
+        ("How far ahead can a message be scheduled at most?", "60 days"),
+        ("What error code do I get if my delay is too long?", "HL-3004"),
+        ("Which topic setting do I need to turn on to use delayed delivery?", "delay.enabled"),
+        ("What is the shortest delay a producer can ask for?", None),
+        ("Can delayed messages be sent inside a transaction?", None),
+    ],
+    ("delayed-messages.md", "Timer store"): [
+        ("How often does the broker look for messages whose time has come?",
+         "every 250 milliseconds"),
+        ("Which setting lets a broker hold more waiting messages?", "timers.max_pending"),
+        ("Which metric tells me how many messages are still waiting?",
+         "harborlight_timer_pending_messages"),
+        ("How much disk space does the timer store use?", None),
+        ("What happens when a broker already holds the maximum number of waiting messages?",
+         None),
+    ],
+    ("delayed-messages.md", "Managing delayed messages"): [
+        ("How can I see which messages are still waiting to go out?", "hlctl delay list"),
+        ("Which command cancels a scheduled message?", "hlctl delay cancel"),
+        ("Which metric counts deliveries that came too late?",
+         "harborlight_timer_late_deliveries_total"),
+        ("How late must a delivery be before it counts as late?", "more than 5 seconds"),
+        ("Can I cancel every waiting message of a topic with one command?", None),
+        ("Does the web console show delayed messages?", None),
+    ],
+    ("message-tracing.md", "Enabling tracing"): [
+        ("Which edition do I need to trace messages?", "the Enterprise Edition"),
+        ("Which setting turns on message tracing?", "tracing.enabled"),
+        ("How many messages are traced if I keep the default rate?", "1 in 1000"),
+        ("How long is a trace ID?", "16 hexadecimal characters"),
+        ("Can tracing be limited to a few topics?", None),
+        ("Does a trace follow a message into a dead letter queue?", None),
+    ],
+    ("message-tracing.md", "Exporting traces"): [
+        ("For how long do brokers keep traces?", "3 days"),
+        ("How often are traces pushed to the collector?", "every 5 seconds"),
+        ("Which metric shows spans that were lost?", "harborlight_tracing_dropped_spans_total"),
+        ("Can I change how long traces are kept in _hl_traces?", None),
+        ("Does the exporter use TLS when it talks to the collector?", None),
+        ("Which collectors has Quillmoor Systems tested the exporter with?", None),
+    ],
+    ("message-tracing.md", "Reading a trace"): [
+        ("Which command displays a trace as a timeline?", "hlctl trace show"),
+        ("On which port is the trace API served?", "7450"),
+        ("What error code comes back for a trace that has expired?", "HL-1006"),
+        ("How much extra CPU does tracing cost at the default sampling?", "about 2 percent"),
+        ("How far back does hlctl trace find search when I give no time range?", None),
+        ("Does the trace API require an access token?", None),
+    ],
+    ("terraform-provider.md", "Installing the provider"): [
+        ("Under which name is the provider listed in the Terraform Registry?",
+         "quillmoor/harborlight"),
+        ("Which environment variable should hold the provider's token?",
+         "HARBORLIGHT_TF_TOKEN"),
+        ("When does a request from the provider time out?", "after 45 seconds"),
+        ("Can the provider reach the broker over TLS?", None),
+        ("Does the provider also work with OpenTofu?", None),
+    ],
+    ("terraform-provider.md", "Resources"): [
+        ("How many kinds of resources does the provider support?", "four"),
+        ("Which argument keeps Terraform from destroying a topic?", "deletion_protection"),
+        ("How long does the provider wait for a new topic's partitions to get a leader?",
+         "up to 2 minutes"),
+        ("Which replication factor does a topic get when the resource leaves it out?", None),
+        ("Can a topic be renamed through Terraform without being recreated?", None),
+    ],
+    ("terraform-provider.md", "State and drift"): [
+        ("How do I turn topics that already exist into Terraform code?",
+         "hlctl export terraform"),
+        ("Which argument limits how fast the provider sends requests?",
+         "max_requests_per_second"),
+        ("What error code do I get for an argument the broker does not know?", "HL-3005"),
+        ("Where does hlctl export terraform write its files by default?", None),
+        ("Is the access token saved in the Terraform state file?", None),
     ],
 }
 
