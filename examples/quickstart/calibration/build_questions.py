@@ -1,8 +1,9 @@
 """Write questions.json (SQuAD 2.0 format) from the hand-written calibration questions below.
 
 The six documents here (connectors.md, stream-processing.md, multi-tenancy.md,
-delayed-messages.md, message-tracing.md, terraform-provider.md) are neither trained on (they are not in corpus/) nor used in the test (they are not in heldout/); the
-questions are used only to choose the abstention threshold. Each context is one section of a
+delayed-messages.md, message-tracing.md, terraform-provider.md) are neither trained on (they
+are not in corpus/) nor used in the test (they are not in heldout/); the questions are used only
+to choose the abstention threshold. Each context is one section of a
 document as a user would paste it: its markdown heading first, hard line wraps kept. The
 questions were written by hand for tunesmith; None marks a question that is on topic for the
 section but that the section does not answer (nor does any other document in this folder).
