@@ -19,20 +19,20 @@ from tunesmith.config.auto import is_auto
 from tunesmith.data.schema import QARecord
 from tunesmith.errors import TunesmithError
 from tunesmith.guard.calibrate import calibrate, default_gates
-from tunesmith.guard.calibration_set import calibration_set
+from tunesmith.guard.calibration_set import CalibrationSet, calibration_set
 from tunesmith.guard.decide import ThresholdSource
 from tunesmith.metrics.squad_v2 import SquadExample
 from tunesmith.utils.io import atomic_open, read_json, write_json_atomic
 from tunesmith.utils.layout import RunLayout
 
 
-def _records(config: RunConfig, run_dir: Path) -> list[QARecord]:
+def _calibration_set(config: RunConfig, run_dir: Path) -> CalibrationSet:
     chosen_on = calibration_set(config, RunLayout(run_dir))
     if not chosen_on.records:
         raise TunesmithError(f"{chosen_on.path}: no records to calibrate on; give the split a "
                              "share (data.split.val), or set guard.calibrate.split or "
                              "guard.calibrate.dataset")
-    return chosen_on.records
+    return chosen_on
 
 
 def examples_of(records: list[QARecord]) -> list[SquadExample]:
@@ -50,8 +50,8 @@ def run_calibrate(config: RunConfig, run_dir: Path, console: Console) -> dict[st
     from tunesmith.inference import load_predictor
 
     c = config.guard.calibrate
-    chosen_on = c.dataset or c.split
-    records = _records(config, run_dir)
+    calibration = _calibration_set(config, run_dir)
+    records, chosen_on = calibration.records, calibration.name
     examples = examples_of(records)
     similarity = SimilarityModel(config.guard.encoder_model)
     head = load_rejection_head(run_dir)

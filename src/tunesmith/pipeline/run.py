@@ -321,12 +321,12 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 def _check_question_files(config: RunConfig) -> None:
     """A question file the config names and that is not there is an error up front: found only
     at the eval stage it would cost the run's training time."""
-    from tunesmith.errors import TunesmithError
+    from tunesmith.data.formats.squad import require_question_file
 
     for key, value in (("eval.dataset", config.eval.dataset),
                        ("guard.calibrate.dataset", config.guard.calibrate.dataset)):
-        if value and not config.resolve(value).exists():
-            raise TunesmithError(f"{key}: {config.resolve(value)} does not exist")
+        if value:
+            require_question_file(config.resolve(value), key)
 
 
 def quiet_libraries() -> None:

@@ -175,12 +175,19 @@ def export_squad(records: Sequence[QARecord], out: Path, guard: GuardConfig) -> 
     return len(records)
 
 
+def require_question_file(path: Path, key: str) -> Path:
+    """``path``, the question file config key ``key`` names; a TunesmithError naming the key
+    when it does not exist."""
+    if not path.exists():
+        raise TunesmithError(f"{key}: {path} does not exist")
+    return path
+
+
 def read_question_file(path: Path, key: str) -> list[QARecord]:
     """The QA records of a question file a config names (``eval.dataset``,
     ``guard.calibrate.dataset``): SQuAD 2.0 ``.json`` or QA-record ``.jsonl``. A missing file is
     a TunesmithError that names the key."""
-    if not path.exists():
-        raise TunesmithError(f"{key}: {path} does not exist")
+    require_question_file(path, key)
     if path.suffix == ".json":
         return import_squad(path).records
     return read_records(path)
