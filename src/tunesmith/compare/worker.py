@@ -50,7 +50,8 @@ def score_model(predictor: Any, config: Any, data_dir: Path, out_dir: Path) -> d
     # data_dir is the run's data folder (compare/run.py passes the layout's data_dir)
     records, _ = load_eval_records(config, RunLayout(data_dir.parent))
     answers = answer_records(predictor, records, config)
-    score = score_predictions(records, answers, config.guard, predictor.label)
+    score = score_predictions(records, [a.text for a in answers], config.guard,
+                              predictor.label, [a.p_no_answer for a in answers])
     write_jsonl_atomic(out_dir / "predictions.jsonl", score.rows)
     return {key: score.metrics.get(key) for key in (
         "f1", "exact", "HasAns_f1", "NoAns_f1", "hallucination_rate", "false_abstain_rate")}

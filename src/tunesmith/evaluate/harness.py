@@ -29,7 +29,7 @@ from tunesmith.guard.no_answer import (
     calibrate_for_eval,
     no_answer_threshold,
 )
-from tunesmith.inference import Predictor, generate_answers, load_predictor
+from tunesmith.inference import Generation, Predictor, generate_answers, load_predictor
 from tunesmith.metrics.abstention import abstention_scores
 from tunesmith.metrics.squad_v2 import (
     SquadExample,
@@ -42,15 +42,15 @@ from tunesmith.utils.text import normalize_context
 
 
 def answer_records(predictor: Predictor, records: Sequence[QARecord], config: RunConfig,
-                   console: Console | None = None) -> list[str]:
-    """The predictor's raw answers to ``records`` (the one generator, greedy, batched)."""
-    answers = generate_answers(predictor, [r.question for r in records],
+                   console: Console | None = None) -> list[Generation]:
+    """The predictor's raw answers to ``records`` (the one generator, greedy, batched), each
+    with the model's probability of its abstention reply when a threshold decides on it."""
+    return generate_answers(predictor, [r.question for r in records],
                                [r.context for r in records], config.guard.system_message(),
                                config.eval.max_new_tokens, config.eval.batch_size,
                                abstain_text=config.guard.abstain_text,
                                no_answer_threshold=no_answer_threshold(config.guard, predictor),
                                console=console)
-    return [a.text for a in answers]
 
 
 @dataclass
@@ -76,8 +76,12 @@ def context_excerpt(context: str, limit: int = 300) -> str:
 
 
 def score_predictions(
-    records: Sequence[QARecord], raw_answers: Sequence[str], guard: GuardConfig, label: str
+    records: Sequence[QARecord], raw_answers: Sequence[str], guard: GuardConfig, label: str,
+    p_no_answer: Sequence[float | None] | None = None,
 ) -> ModelScore:
+    """SQuAD 2.0 and abstention metrics of ``raw_answers``, and one row per question; with
+    ``p_no_answer`` each row also holds the model's probability of abstaining (the evidence
+    a no-answer threshold decided on)."""
     examples = [SquadExample(r.id, r.references) for r in records]
     predictions = {
         r.id: as_squad_prediction(a, guard) for r, a in zip(records, raw_answers, strict=True)
@@ -86,9 +90,9 @@ def score_predictions(
     metrics.update(abstention_scores(examples, predictions))
     exact, f1 = get_raw_scores(examples, predictions)  # per question, as the official script
     rows = []
-    for record, raw in zip(records, raw_answers, strict=True):
+    for i, (record, raw) in enumerate(zip(records, raw_answers, strict=True)):
         prediction = predictions[record.id]
-        rows.append({
+        row: dict[str, Any] = {
             "id": record.id,
             "model": label,
             "kind": record.kind,
@@ -99,7 +103,10 @@ def score_predictions(
             "prediction": prediction,
             "exact": exact[record.id],
             "f1": f1[record.id],
-        })
+        }
+        if p_no_answer is not None and p_no_answer[i] is not None:
+            row["p_no_answer"] = round(float(p_no_answer[i]), 6)  # type: ignore[arg-type]
+        rows.append(row)
     return ModelScore(metrics, rows)
 
 
@@ -117,7 +124,8 @@ def evaluate_run(config: RunConfig, run: RunLayout | Path,
         answers = answer_records(predictor, records, config, console)
         threshold = no_answer_threshold(config.guard, predictor)
         del predictor  # one model in memory at a time
-        score = score_predictions(records, answers, config.guard, label)
+        score = score_predictions(records, [a.text for a in answers], config.guard, label,
+                                  [a.p_no_answer for a in answers])
         results[label] = {**score.metrics, "eval_set": source,
                           "no_answer_threshold": threshold,
                           "no_answer_threshold_from": _threshold_source(config, chosen)}

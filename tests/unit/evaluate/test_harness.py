@@ -43,3 +43,9 @@ def test_score_predictions_matches_squad_definitions() -> None:
     rows = {r["id"]: r for r in score.rows}
     assert rows["b"]["prediction"] == "" and rows["b"]["exact"] == 1
     assert rows["a"]["f1"] == pytest.approx(2 / 3) and rows["a"]["model"] == "tuned"
+    assert "p_no_answer" not in rows["a"]  # no threshold decided: no evidence to keep
+
+    with_p = score_predictions(records, ["port 7420", "[No sufficient context]", "May 2024"],
+                               GUARD, "tuned", [0.1234567, 0.93, None])
+    kept = {r["id"]: r.get("p_no_answer") for r in with_p.rows}
+    assert kept == {"a": 0.123457, "b": 0.93, "c": None}
