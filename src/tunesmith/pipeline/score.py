@@ -38,7 +38,7 @@ def score_run(config: RunConfig, force: bool = False, console: Console | None = 
     sections = next(s.sections for s in stages.STAGES if s.name == "train")
     if train.config_hash != config_hash(config, sections):
         console.print("[yellow]note[/yellow]: the trained model was made with other "
-                      f"{', '.join(sections)} settings than the config's now; scoring it as it "
-                      "is (`tunesmith run` retrains first)")
+                      f"settings than the config's now (one or more of: {', '.join(sections)}); "
+                      "scoring it as it is (`tunesmith run` retrains first)")
     return run_pipeline(config, until="eval", force=force, console=console, report=report,
                         only=SCORING_STAGES)
