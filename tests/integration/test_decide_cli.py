@@ -37,7 +37,7 @@ def test_missing_documents_exit_1_with_one_line(tmp_path: Path) -> None:
     assert "nowhere" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.slow  # the quickstart's data build, the GGUF conversion, 6 passes of SmolLM2
+@pytest.mark.slow  # the quickstart's data build, the GGUF conversion (once a session), 6 passes
 def test_decide_on_the_quickstart_with_smollm2(tmp_path: Path, smollm2_cache: Path) -> None:
     result = _cli("decide", str(QUICKSTART), "--json",
                   "--set", f"output_dir={tmp_path / 'runs'}",
